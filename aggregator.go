@@ -1,0 +1,236 @@
+package producer
+
+//go:generate protoc --go_out=. --go_opt=paths=source_relative messages.proto
+
+import (
+	"crypto/md5"
+	"sync"
+	"time"
+
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// magic starts every KPL aggregated record.
+var magic = [4]byte{0xF3, 0x89, 0x9A, 0xC2}
+
+// Protobuf field numbers of messages.proto.
+const (
+	fieldKeyTable  = 1 // AggregatedRecord.partition_key_table
+	fieldHashTable = 2 // AggregatedRecord.explicit_hash_key_table
+	fieldRecords   = 3 // AggregatedRecord.records
+	fieldKeyIndex  = 1 // Record.partition_key_index
+	fieldHashIndex = 2 // Record.explicit_hash_key_index
+	fieldData      = 3 // Record.data
+)
+
+// aggOverhead is what an aggregate adds around its protobuf: magic and MD5.
+const aggOverhead = len(magic) + md5.Size
+
+// noIndex marks a record without an explicit hash key.
+const noIndex = ^uint32(0)
+
+// aggregate is one Kinesis record under construction: the user records of a
+// KPL aggregate (or a single user record sent plain), their key tables and the
+// exact size of the encoding. The drain goroutine fills it; once closed it
+// belongs to the worker that sends it, which encodes it and gives it back to
+// the pool when every record in it is acknowledged or failed.
+type aggregate struct {
+	recs     []record
+	keyIdx   []uint32 // per record: index in keys
+	hashIdx  []uint32 // per record: index in hashes, or noIndex
+	keys     []string
+	hashes   []hash128
+	keyPos   map[string]uint32
+	hashPos  map[hash128]uint32
+	pbSize   int // exact size of the protobuf encoding so far
+	outerKey string
+
+	// Set when the aggregate is closed.
+	outerHash string // explicit hash key of the Kinesis record, "" for none
+	shard     int    // predicted shard index in the map of generation gen, -1 for none
+	gen       uint64 // shard map generation the shard index refers to
+	created   time.Time
+
+	// Owned by the worker.
+	data     []byte  // encoded Kinesis record data
+	buf      *[]byte // pooled buffer behind data, nil when data is a user's slice
+	attempts int
+	lastErr  error
+}
+
+var aggregatePool = sync.Pool{New: func() any {
+	return &aggregate{keyPos: make(map[string]uint32), hashPos: make(map[hash128]uint32)}
+}}
+
+var bufferPool = sync.Pool{New: func() any { b := make([]byte, 0, DefaultAggregateBatchSize); return &b }}
+
+func newAggregate() *aggregate {
+	return aggregatePool.Get().(*aggregate)
+}
+
+// release clears a and gives it and its buffer back to their pools.
+func (a *aggregate) release() {
+	if a.buf != nil {
+		*a.buf = (*a.buf)[:0]
+		bufferPool.Put(a.buf)
+	}
+	clear(a.recs)
+	clear(a.keys)
+	clear(a.keyPos)
+	clear(a.hashPos)
+	*a = aggregate{
+		recs: a.recs[:0], keyIdx: a.keyIdx[:0], hashIdx: a.hashIdx[:0],
+		keys: a.keys[:0], hashes: a.hashes[:0], keyPos: a.keyPos, hashPos: a.hashPos,
+	}
+	aggregatePool.Put(a)
+}
+
+// limits are the bounds an aggregate must stay within.
+type limits struct {
+	count     int // AggregateBatchCount
+	size      int // AggregateBatchSize: bytes of aggregated data
+	recordMax int // MaxRecordSize: data plus partition key of one Kinesis record
+}
+
+func varintLen(v int) int { return protowire.SizeVarint(uint64(v)) }
+
+// bytesFieldLen is the encoded size of a length-delimited field with a
+// one-byte tag and n bytes of payload.
+func bytesFieldLen(n int) int { return 1 + varintLen(n) + n }
+
+// recordLen is the encoded size of a Record message's body.
+func recordLen(keyIdx, hashIdx uint32, dataLen int) int {
+	n := 1 + varintLen(int(keyIdx)) + bytesFieldLen(dataLen)
+	if hashIdx != noIndex {
+		n += 1 + varintLen(int(hashIdx))
+	}
+	return n
+}
+
+// add appends r if the aggregate stays within lim, and reports whether it did.
+// An empty aggregate always takes r; the caller checks aloneTooBig first.
+func (a *aggregate) add(r *record, lim *limits) bool {
+	n := len(a.recs)
+	if n >= lim.count {
+		return false
+	}
+	grow := 0
+	keyIdx, haveKey := a.keyPos[r.key]
+	if !haveKey {
+		keyIdx = uint32(len(a.keys))
+		grow += bytesFieldLen(len(r.key))
+	}
+	hashIdx := noIndex
+	haveHash := true
+	if r.hasEHK {
+		hashIdx, haveHash = a.hashPos[r.hash]
+		if !haveHash {
+			hashIdx = uint32(len(a.hashes))
+			grow += bytesFieldLen(r.hash.decimalLen())
+		}
+	}
+	grow += bytesFieldLen(recordLen(keyIdx, hashIdx, len(r.data)))
+	if n > 0 {
+		size := aggOverhead + a.pbSize + grow
+		if size > lim.size || size+len(a.outerKey) > lim.recordMax {
+			return false
+		}
+	} else {
+		a.outerKey = r.key
+	}
+	if !haveKey {
+		a.keys = append(a.keys, r.key)
+		a.keyPos[r.key] = keyIdx
+	}
+	if !haveHash {
+		a.hashes = append(a.hashes, r.hash)
+		a.hashPos[r.hash] = hashIdx
+	}
+	a.recs = append(a.recs, *r)
+	a.keyIdx = append(a.keyIdx, keyIdx)
+	a.hashIdx = append(a.hashIdx, hashIdx)
+	a.pbSize += grow
+	return true
+}
+
+// aloneSize is the aggregated data size of an aggregate holding only r.
+func aloneSize(r *record) int {
+	n := bytesFieldLen(len(r.key))
+	hashIdx := noIndex
+	if r.hasEHK {
+		hashIdx = 0
+		n += bytesFieldLen(r.hash.decimalLen())
+	}
+	return aggOverhead + n + bytesFieldLen(recordLen(0, hashIdx, len(r.data)))
+}
+
+// plain reports whether the aggregate goes out as a plain Kinesis record:
+// the one user record's own data, partition key and explicit hash key.
+func (a *aggregate) plain() bool { return len(a.recs) == 1 }
+
+// size is the bytes the Kinesis record counts for in a PutRecords request:
+// data plus partition key.
+func (a *aggregate) size() int {
+	if a.plain() {
+		return a.recs[0].size()
+	}
+	return aggOverhead + a.pbSize + len(a.outerKey)
+}
+
+// encode builds the Kinesis record data: the user data itself for a plain
+// record, or magic + protobuf + MD5 in a pooled buffer.
+func (a *aggregate) encode() {
+	if a.plain() {
+		a.data = a.recs[0].data
+		return
+	}
+	a.buf = bufferPool.Get().(*[]byte)
+	a.data = a.appendEncoded((*a.buf)[:0])
+	*a.buf = a.data
+}
+
+// appendEncoded appends the aggregated record (magic, protobuf, MD5) to b.
+func (a *aggregate) appendEncoded(b []byte) []byte {
+	need := aggOverhead + a.pbSize
+	if cap(b)-len(b) < need {
+		nb := make([]byte, len(b), len(b)+need)
+		copy(nb, b)
+		b = nb
+	}
+	b = append(b, magic[:]...)
+	start := len(b)
+	for _, k := range a.keys {
+		b = protowire.AppendTag(b, fieldKeyTable, protowire.BytesType)
+		b = protowire.AppendString(b, k)
+	}
+	for _, h := range a.hashes {
+		b = protowire.AppendTag(b, fieldHashTable, protowire.BytesType)
+		b = protowire.AppendVarint(b, uint64(h.decimalLen()))
+		b = h.appendDecimal(b)
+	}
+	for i := range a.recs {
+		r := &a.recs[i]
+		keyIdx, hashIdx := a.keyIdx[i], a.hashIdx[i]
+		b = protowire.AppendTag(b, fieldRecords, protowire.BytesType)
+		b = protowire.AppendVarint(b, uint64(recordLen(keyIdx, hashIdx, len(r.data))))
+		b = protowire.AppendTag(b, fieldKeyIndex, protowire.VarintType)
+		b = protowire.AppendVarint(b, uint64(keyIdx))
+		if hashIdx != noIndex {
+			b = protowire.AppendTag(b, fieldHashIndex, protowire.VarintType)
+			b = protowire.AppendVarint(b, uint64(hashIdx))
+		}
+		b = protowire.AppendTag(b, fieldData, protowire.BytesType)
+		b = protowire.AppendBytes(b, r.data)
+	}
+	sum := md5.Sum(b[start:])
+	return append(b, sum[:]...)
+}
+
+// plainHashKey is the explicit hash key a plain record is sent with: the
+// caller's, or none.
+func (a *aggregate) plainHashKey() string {
+	if r := &a.recs[0]; r.hasEHK {
+		return r.hash.String()
+	}
+	return ""
+}

@@ -1,0 +1,233 @@
+package producer
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/aws/aws-sdk-go/service/kinesis"
+)
+
+// Kinesis limits and the defaults of Config.
+const (
+	// DefaultMaxRecordSize is the size limit of one Kinesis record (data plus
+	// partition key), 1 MiB.
+	DefaultMaxRecordSize = 1 << 20
+	// MaxRecordSizeLimit is the largest MaxRecordSize a stream can opt in to.
+	MaxRecordSizeLimit = 10 << 20
+	// DefaultBatchSize is the default size limit of one PutRecords request, 5 MiB.
+	DefaultBatchSize = 5 << 20
+	// MaxBatchSizeLimit is the largest BatchSize a stream can allow, 10 MiB.
+	MaxBatchSizeLimit = 10 << 20
+	// MaxBatchCount is the most records one PutRecords request may carry.
+	MaxBatchCount = 500
+	// DefaultAggregateBatchSize is the default size of an aggregated record, 50 KiB.
+	DefaultAggregateBatchSize = 50 * 1024
+	// DefaultAggregateBatchCount is the default (and largest) number of user
+	// records in one aggregated record.
+	DefaultAggregateBatchCount = math.MaxUint32
+	// DefaultMaxConnections is the default number of concurrent PutRecords calls.
+	DefaultMaxConnections = 24
+	// DefaultBacklogCount is the default number of user records buffered
+	// before Put blocks.
+	DefaultBacklogCount = 500
+	// DefaultFlushInterval is the default longest wait of a buffered record.
+	DefaultFlushInterval = 5 * time.Second
+	// DefaultShardRefreshInterval is how often the shard map is listed again.
+	DefaultShardRefreshInterval = time.Minute
+	// DefaultMaxAttempts is the default number of PutRecords attempts per record.
+	DefaultMaxAttempts = 10
+	// DefaultRecordTTL is the default time a record may take to be acknowledged.
+	DefaultRecordTTL = 30 * time.Second
+	// DefaultRetryBackoffMin is the default first retry delay.
+	DefaultRetryBackoffMin = 100 * time.Millisecond
+	// DefaultRetryBackoffMax is the default longest retry delay.
+	DefaultRetryBackoffMax = 5 * time.Second
+	// DefaultRequestTimeout is the default time limit of one PutRecords call.
+	DefaultRequestTimeout = 30 * time.Second
+)
+
+// PutRecordsAPI is the one call the producer needs from a Kinesis client.
+// *kinesis.Kinesis of aws-sdk-go (v1) satisfies it. A client that also has
+// PutRecordsWithContext (as *kinesis.Kinesis does) gets RequestTimeout.
+type PutRecordsAPI interface {
+	PutRecords(*kinesis.PutRecordsInput) (*kinesis.PutRecordsOutput, error)
+}
+
+// Config is the configuration of a Producer. Zero values take the defaults
+// named on each field; New and Start check every value.
+type Config struct {
+	// StreamName is the name of the Kinesis stream. Required.
+	StreamName string
+
+	// Client sends PutRecords. Required; *kinesis.Kinesis fits.
+	Client PutRecordsAPI
+
+	// BacklogCount is the number of user records buffered between Put and
+	// the aggregation loop before Put blocks. Default 500.
+	BacklogCount int
+
+	// BatchCount is the most Kinesis records in one PutRecords call, 1..500.
+	// Default 500.
+	BatchCount int
+
+	// BatchSize is the most bytes (data plus partition keys) in one
+	// PutRecords call. Default 5 MiB; at most 10 MiB, and at least
+	// MaxRecordSize.
+	BatchSize int
+
+	// AggregateBatchCount is the most user records in one aggregated
+	// Kinesis record. Default 4294967295 (no limit but the size).
+	AggregateBatchCount int
+
+	// AggregateBatchSize is the most bytes of an aggregated record's data
+	// (magic, protobuf and checksum). A user record too big to share an
+	// aggregate of this size is sent alone. Default 50 KiB; at most
+	// MaxRecordSize.
+	AggregateBatchSize int
+
+	// MaxConnections is the most PutRecords calls in flight at once, 1..256.
+	// Default 24.
+	MaxConnections int
+
+	// FlushInterval is the longest a buffered record waits before its
+	// aggregate and batch are sent, however empty they are. Default 5s.
+	FlushInterval time.Duration
+
+	// Logger receives the producer's log lines (never record data).
+	// Default: Standard(nil), the standard library logger on stderr.
+	Logger Logger
+
+	// Verbose logs every PutRecords call and every retry.
+	Verbose bool
+
+	// GetShards, when set, gives the producer the stream's shard map: user
+	// records are aggregated per shard so that every aggregate holds only
+	// records of the shard it is sent to. See GetKinesisShardsFunc.
+	GetShards GetShardsFunc
+
+	// ShardRefreshInterval is how often GetShards is called again to follow
+	// resharding. Default 1 minute; negative disables the refresh.
+	ShardRefreshInterval time.Duration
+
+	// MaxRecordSize is the size limit of one Kinesis record, data plus
+	// partition key. Default 1 MiB; up to 10 MiB for streams that opted in.
+	MaxRecordSize int
+
+	// MaxAttempts is the most PutRecords attempts for one record before it
+	// fails with ErrAttemptsExhausted. Default 10; negative means no limit
+	// (RecordTTL then bounds the retries).
+	MaxAttempts int
+
+	// RecordTTL is the longest a record may take from being aggregated to
+	// being acknowledged; past it the record fails with ErrRecordExpired and
+	// is not retried again. Default 30s; negative means no limit
+	// (MaxAttempts then bounds the retries). MaxAttempts and RecordTTL
+	// cannot both be unlimited.
+	RecordTTL time.Duration
+
+	// RetryBackoffMin is the delay before the first retry; each further
+	// retry doubles it, with jitter, up to RetryBackoffMax. Default 100ms.
+	RetryBackoffMin time.Duration
+
+	// RetryBackoffMax is the longest delay between two attempts. Default 5s.
+	RetryBackoffMax time.Duration
+
+	// RequestTimeout is the time limit of one PutRecords call, applied when
+	// the client has PutRecordsWithContext. A call that times out is retried.
+	// Default 30s.
+	RequestTimeout time.Duration
+}
+
+// withDefaults returns a copy of c with defaults in place of zero values,
+// or an error wrapping ErrInvalidConfig for the first bad value.
+func (c *Config) withDefaults() (Config, error) {
+	if c == nil {
+		return Config{}, fmt.Errorf("%w: nil Config", ErrInvalidConfig)
+	}
+	v := *c
+	if v.BacklogCount == 0 {
+		v.BacklogCount = DefaultBacklogCount
+	}
+	if v.BatchCount == 0 {
+		v.BatchCount = MaxBatchCount
+	}
+	if v.BatchSize == 0 {
+		v.BatchSize = DefaultBatchSize
+	}
+	if v.AggregateBatchCount == 0 {
+		v.AggregateBatchCount = DefaultAggregateBatchCount
+	}
+	if v.AggregateBatchSize == 0 {
+		v.AggregateBatchSize = DefaultAggregateBatchSize
+	}
+	if v.MaxConnections == 0 {
+		v.MaxConnections = DefaultMaxConnections
+	}
+	if v.FlushInterval == 0 {
+		v.FlushInterval = DefaultFlushInterval
+	}
+	if v.Logger == nil {
+		v.Logger = Standard(nil)
+	}
+	if v.ShardRefreshInterval == 0 {
+		v.ShardRefreshInterval = DefaultShardRefreshInterval
+	}
+	if v.MaxRecordSize == 0 {
+		v.MaxRecordSize = DefaultMaxRecordSize
+	}
+	if v.MaxAttempts == 0 {
+		v.MaxAttempts = DefaultMaxAttempts
+	}
+	if v.RecordTTL == 0 {
+		v.RecordTTL = DefaultRecordTTL
+	}
+	if v.RetryBackoffMin == 0 {
+		v.RetryBackoffMin = DefaultRetryBackoffMin
+	}
+	if v.RetryBackoffMax == 0 {
+		v.RetryBackoffMax = DefaultRetryBackoffMax
+	}
+	if v.RequestTimeout == 0 {
+		v.RequestTimeout = DefaultRequestTimeout
+	}
+	if err := v.validate(); err != nil {
+		return Config{}, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+	}
+	return v, nil
+}
+
+// validate checks a Config whose defaults are in place.
+func (c *Config) validate() error {
+	switch {
+	case c.StreamName == "":
+		return fmt.Errorf("StreamName is required")
+	case len(c.StreamName) > 128:
+		return fmt.Errorf("StreamName is %d characters, the limit is 128", len(c.StreamName))
+	case c.Client == nil:
+		return fmt.Errorf("Client is required")
+	case c.BacklogCount < 1:
+		return fmt.Errorf("BacklogCount %d must be at least 1", c.BacklogCount)
+	case c.BatchCount < 1 || c.BatchCount > MaxBatchCount:
+		return fmt.Errorf("BatchCount %d must be in 1..%d", c.BatchCount, MaxBatchCount)
+	case c.MaxRecordSize < 1 || c.MaxRecordSize > MaxRecordSizeLimit:
+		return fmt.Errorf("MaxRecordSize %d must be in 1..%d", c.MaxRecordSize, MaxRecordSizeLimit)
+	case c.BatchSize < c.MaxRecordSize || c.BatchSize > MaxBatchSizeLimit:
+		return fmt.Errorf("BatchSize %d must be in MaxRecordSize..%d (MaxRecordSize is %d)", c.BatchSize, MaxBatchSizeLimit, c.MaxRecordSize)
+	case c.AggregateBatchCount < 1 || int64(c.AggregateBatchCount) > math.MaxUint32:
+		return fmt.Errorf("AggregateBatchCount %d must be in 1..%d", c.AggregateBatchCount, uint64(math.MaxUint32))
+	case c.AggregateBatchSize < 1 || c.AggregateBatchSize > c.MaxRecordSize:
+		return fmt.Errorf("AggregateBatchSize %d must be in 1..MaxRecordSize (%d)", c.AggregateBatchSize, c.MaxRecordSize)
+	case c.MaxConnections < 1 || c.MaxConnections > 256:
+		return fmt.Errorf("MaxConnections %d must be in 1..256", c.MaxConnections)
+	case c.FlushInterval < 0:
+		return fmt.Errorf("FlushInterval %v must be positive", c.FlushInterval)
+	case c.MaxAttempts < 0 && c.RecordTTL < 0:
+		return fmt.Errorf("MaxAttempts and RecordTTL cannot both be unlimited")
+	case c.RetryBackoffMin < 0 || c.RetryBackoffMax < c.RetryBackoffMin:
+		return fmt.Errorf("RetryBackoffMin %v and RetryBackoffMax %v must satisfy 0 <= min <= max", c.RetryBackoffMin, c.RetryBackoffMax)
+	case c.RequestTimeout < 0:
+		return fmt.Errorf("RequestTimeout %v must be positive", c.RequestTimeout)
+	}
+	return nil
+}

@@ -1,0 +1,444 @@
+package producer
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go/service/kinesis"
+	"github.com/jpillora/backoff"
+)
+
+// Producer aggregates user records into KPL aggregated records and sends them
+// to one Kinesis stream with PutRecords. It is safe for concurrent use.
+//
+// Every record Put accepts ends in exactly one of two ways: Kinesis
+// acknowledges it, or it is reported as a FailureRecord (see NotifyFailures).
+type Producer struct {
+	cfg     Config
+	cfgErr  error
+	lim     limits
+	hashing bool // shard-map mode: Put computes the partition key's hash
+
+	// records is the backlog between Put and the drain loop. mu guards its
+	// close: Put holds the read lock while sending, Stop the write lock
+	// while closing.
+	records chan record
+	mu      sync.RWMutex
+	stopped bool
+
+	startMu sync.Mutex
+	started bool
+	done    chan struct{} // closed when the drain loop has finished
+
+	// Owned by the drain goroutine.
+	shards *shardMap
+	stages []stage
+	batch  []*aggregate
+	bytes  int // bytes of batch
+
+	mapGen     atomic.Uint64 // generation of the current shard map
+	mapUpdates chan *shardMap
+	quit       chan struct{} // closed to stop the refresher
+	refreshed  chan struct{} // closed when the refresher has returned
+
+	sem      chan struct{} // one slot per PutRecords call in flight
+	workers  sync.WaitGroup
+	backoff  backoff.Backoff
+	failures notifier[*FailureRecord]
+	stats    counters
+}
+
+// stage is the per-shard step of the pipeline: the aggregate being filled
+// for one shard (or for the whole stream without a shard map).
+type stage struct {
+	agg *aggregate
+}
+
+// New returns a Producer for config. A bad config is reported by Start (and
+// by Put), never by a panic.
+func New(config *Config) *Producer {
+	p := &Producer{done: make(chan struct{}), quit: make(chan struct{}), refreshed: make(chan struct{})}
+	cfg, err := config.withDefaults()
+	if err != nil {
+		p.cfgErr = err
+		p.stopped = true
+		close(p.done)
+		close(p.refreshed)
+		p.failures.init(cfg.Logger, 1)
+		return p
+	}
+	p.cfg = cfg
+	p.lim = limits{count: cfg.AggregateBatchCount, size: cfg.AggregateBatchSize, recordMax: cfg.MaxRecordSize}
+	p.hashing = cfg.GetShards != nil
+	p.records = make(chan record, cfg.BacklogCount)
+	p.sem = make(chan struct{}, cfg.MaxConnections)
+	p.stages = make([]stage, 1)
+	p.mapUpdates = make(chan *shardMap)
+	p.backoff = backoff.Backoff{Min: cfg.RetryBackoffMin, Max: cfg.RetryBackoffMax, Factor: 2, Jitter: true}
+	p.failures.init(cfg.Logger, cfg.BacklogCount)
+	return p
+}
+
+// Start lists the shards (when Config.GetShards is set) and starts sending.
+// It returns the Config error, if any, or the first shard listing's error
+// (wrapping ErrShardListing). Calling it again does nothing.
+func (p *Producer) Start() error {
+	if p.cfgErr != nil {
+		return p.cfgErr
+	}
+	p.startMu.Lock()
+	defer p.startMu.Unlock()
+	if p.started {
+		return nil
+	}
+	p.mu.RLock()
+	stopped := p.stopped
+	p.mu.RUnlock()
+	if stopped {
+		return ErrStoppedProducer
+	}
+	var list []*kinesis.Shard
+	if p.cfg.GetShards != nil {
+		shards, _, err := p.cfg.GetShards(nil)
+		if err == nil && len(shards) == 0 {
+			err = fmt.Errorf("no open shards")
+		}
+		if err != nil {
+			return fmt.Errorf("%w: stream %s: %w", ErrShardListing, p.cfg.StreamName, err)
+		}
+		m, err := newShardMap(shards, 1)
+		if err != nil {
+			return fmt.Errorf("%w: stream %s: %w", ErrShardListing, p.cfg.StreamName, err)
+		}
+		p.installMap(m)
+		list = shards
+	}
+	p.started = true
+	go p.loop()
+	if p.cfg.GetShards != nil && p.cfg.ShardRefreshInterval > 0 {
+		go p.refresher(list)
+	} else {
+		close(p.refreshed)
+	}
+	p.cfg.Logger.Info("producer started", logValue("stream", p.cfg.StreamName), logValue("shards", len(p.stages)))
+	return nil
+}
+
+// Put sends data with partitionKey. It blocks while BacklogCount records wait
+// to be aggregated. It returns an error at once for bad input (wrapping
+// ErrNilData, ErrIllegalPartitionKey or ErrRecordSizeExceeded), and
+// ErrStoppedProducer after Stop. The producer keeps data: do not change it
+// after the call.
+func (p *Producer) Put(data []byte, partitionKey string) error {
+	if p.cfgErr != nil {
+		return p.cfgErr
+	}
+	if data == nil {
+		return ErrNilData
+	}
+	if err := p.checkRecord(data, partitionKey); err != nil {
+		return err
+	}
+	r := record{data: data, key: partitionKey}
+	if p.hashing {
+		r.hash = hashKey(partitionKey)
+	}
+	return p.enqueue(&r)
+}
+
+// PutUserRecord sends a UserRecord. The producer keeps the value and returns
+// it in a FailureRecord if it cannot be delivered. Errors are those of Put,
+// plus ErrNilUserRecord and ErrIllegalExplicitHashKey.
+func (p *Producer) PutUserRecord(userRecord UserRecord) error {
+	if p.cfgErr != nil {
+		return p.cfgErr
+	}
+	if userRecord == nil {
+		return ErrNilUserRecord
+	}
+	data, key := userRecord.Data(), userRecord.PartitionKey()
+	if data == nil {
+		return ErrNilData
+	}
+	if err := p.checkRecord(data, key); err != nil {
+		return err
+	}
+	r := record{data: data, key: key, user: userRecord}
+	if ehk := userRecord.ExplicitHashKey(); ehk != nil {
+		h, err := hashFromBig(ehk)
+		if err != nil {
+			return err
+		}
+		r.hash, r.hasEHK = h, true
+	} else if p.hashing {
+		r.hash = hashKey(key)
+	}
+	return p.enqueue(&r)
+}
+
+func (p *Producer) checkRecord(data []byte, key string) error {
+	if err := checkPartitionKey(key); err != nil {
+		return err
+	}
+	if n := len(data) + len(key); n > p.cfg.MaxRecordSize {
+		return fmt.Errorf("%w: %d bytes of data and partition key, the limit is %d", ErrRecordSizeExceeded, n, p.cfg.MaxRecordSize)
+	}
+	return nil
+}
+
+func (p *Producer) enqueue(r *record) error {
+	p.mu.RLock()
+	if p.stopped {
+		p.mu.RUnlock()
+		return ErrStoppedProducer
+	}
+	p.records <- *r
+	p.mu.RUnlock()
+	return nil
+}
+
+// NotifyFailures returns the channel on which records that could not be
+// delivered come out. Call it before Start to see every failure: failures that
+// happen while nobody has asked for the channel are logged, not kept. The
+// channel is closed after Stop, once the last failure is delivered. Read it
+// until it is closed; Stop does not wait for the reader.
+func (p *Producer) NotifyFailures() <-chan *FailureRecord {
+	return p.failures.channel()
+}
+
+// Stop flushes every buffered record, waits until each is acknowledged or
+// failed, and stops the producer. Put returns ErrStoppedProducer afterwards.
+// It is safe to call more than once and from several goroutines.
+func (p *Producer) Stop() {
+	if p.cfgErr != nil {
+		return
+	}
+	// A producer that was never started still owes its buffered records a
+	// delivery: run the loop without a shard map.
+	p.startMu.Lock()
+	if !p.started {
+		p.started = true
+		go p.loop()
+		close(p.refreshed)
+	}
+	p.startMu.Unlock()
+
+	p.mu.Lock()
+	if !p.stopped {
+		p.stopped = true
+		close(p.records)
+	}
+	p.mu.Unlock()
+	<-p.done
+}
+
+// loop is the drain goroutine: it owns the aggregates, the batch being
+// collected and the shard map.
+func (p *Producer) loop() {
+	defer close(p.done)
+	tick := time.NewTicker(p.cfg.FlushInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case r, ok := <-p.records:
+			if !ok {
+				p.shutdown()
+				return
+			}
+			p.add(&r, time.Time{})
+		case <-tick.C:
+			p.flush()
+		case m := <-p.mapUpdates:
+			p.swapMap(m)
+		}
+	}
+}
+
+// shutdown runs on the drain goroutine once the backlog is closed and empty.
+func (p *Producer) shutdown() {
+	close(p.quit)
+	<-p.refreshed
+	p.flush()
+	p.workers.Wait()
+	p.failures.close()
+	p.cfg.Logger.Info("producer stopped", logValue("stream", p.cfg.StreamName),
+		logValue("user_records_put", p.stats.userRecordsPut.Load()),
+		logValue("user_records_failed", p.stats.userRecordsFailed.Load()))
+}
+
+// add puts r into the aggregate of its shard. created, when not zero, is the
+// time the record was first aggregated (kept when a refresh re-homes it).
+func (p *Producer) add(r *record, created time.Time) {
+	shard := 0
+	if p.shards != nil {
+		shard = p.shards.find(r.hash)
+	}
+	if shard < 0 || aloneSize(r) > p.lim.size {
+		// Outside every known shard, or too big to share an aggregate:
+		// the record goes out alone with its own key.
+		a := newAggregate()
+		a.add(r, &p.lim)
+		a.created = stamp(created)
+		p.emit(a, shard)
+		return
+	}
+	st := &p.stages[shard]
+	if st.agg != nil && st.agg.add(r, &p.lim) {
+		if !created.IsZero() && created.Before(st.agg.created) {
+			st.agg.created = created
+		}
+	} else {
+		if st.agg != nil {
+			p.emit(st.agg, shard)
+		}
+		st.agg = newAggregate()
+		st.agg.created = stamp(created)
+		st.agg.add(r, &p.lim)
+	}
+	p.closeIfFull(st, shard)
+}
+
+func stamp(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Now()
+	}
+	return t
+}
+
+// closeIfFull sends the stage's aggregate once it holds AggregateBatchCount records.
+func (p *Producer) closeIfFull(st *stage, shard int) {
+	if len(st.agg.recs) >= p.lim.count {
+		p.emit(st.agg, shard)
+		st.agg = nil
+	}
+}
+
+// emit closes a and adds it to the batch being collected, sending the batch
+// first if a would not fit and after if it is full.
+func (p *Producer) emit(a *aggregate, shard int) {
+	a.shard = shard
+	if p.shards != nil {
+		a.gen = p.shards.gen
+	}
+	switch {
+	case a.plain():
+		a.outerHash = a.plainHashKey()
+	case p.shards != nil && shard >= 0:
+		a.outerHash = p.shards.startKeys[shard]
+	case a.recs[0].hasEHK:
+		a.outerHash = a.recs[0].hash.String()
+	}
+	size := a.size()
+	if len(p.batch) > 0 && p.bytes+size > p.cfg.BatchSize {
+		p.dispatch()
+	}
+	p.batch = append(p.batch, a)
+	p.bytes += size
+	if len(p.batch) >= p.cfg.BatchCount {
+		p.dispatch()
+	}
+}
+
+// flush sends every open aggregate and the batch, however small.
+func (p *Producer) flush() {
+	for i := range p.stages {
+		if st := &p.stages[i]; st.agg != nil {
+			p.emit(st.agg, i)
+			st.agg = nil
+		}
+	}
+	p.dispatch()
+}
+
+// dispatch hands the batch to a worker, waiting for a free connection.
+func (p *Producer) dispatch() {
+	if len(p.batch) == 0 {
+		return
+	}
+	batch := p.batch
+	p.batch, p.bytes = make([]*aggregate, 0, p.cfg.BatchCount), 0
+	p.sem <- struct{}{}
+	p.workers.Add(1)
+	go p.send(batch)
+}
+
+// installMap makes m the current shard map. Only the drain goroutine (or
+// Start, before it runs) calls it.
+func (p *Producer) installMap(m *shardMap) {
+	p.shards = m
+	p.stages = make([]stage, len(m.ids))
+	p.mapGen.Store(m.gen)
+}
+
+// swapMap installs a new shard map and re-homes every buffered record: the
+// open aggregates and the batch not yet handed to a worker. Nothing is lost
+// or sent twice: each record leaves its old aggregate and enters a new one.
+func (p *Producer) swapMap(m *shardMap) {
+	var old []*aggregate
+	for i := range p.stages {
+		if a := p.stages[i].agg; a != nil {
+			old = append(old, a)
+		}
+	}
+	old = append(old, p.batch...)
+	p.batch, p.bytes = p.batch[:0], 0
+	p.installMap(m)
+	moved := 0
+	for _, a := range old {
+		for i := range a.recs {
+			p.add(&a.recs[i], a.created)
+			moved++
+		}
+		a.release()
+	}
+	p.cfg.Logger.Info("shard map updated", logValue("stream", p.cfg.StreamName),
+		logValue("shards", len(m.ids)), logValue("rehomed_records", moved))
+}
+
+// refresher lists the shards every ShardRefreshInterval and hands a changed
+// map to the drain goroutine. A failed listing keeps the old map and is
+// retried with backoff.
+func (p *Producer) refresher(last []*kinesis.Shard) {
+	defer close(p.refreshed)
+	retry := backoff.Backoff{Min: time.Second, Max: p.cfg.ShardRefreshInterval, Factor: 2, Jitter: true}
+	wait := p.cfg.ShardRefreshInterval
+	gen := p.mapGen.Load()
+	for {
+		timer := time.NewTimer(wait)
+		select {
+		case <-p.quit:
+			timer.Stop()
+			return
+		case <-timer.C:
+		}
+		shards, updated, err := p.cfg.GetShards(last)
+		var m *shardMap
+		if err == nil && updated {
+			if len(shards) == 0 {
+				err = fmt.Errorf("no open shards")
+			} else {
+				m, err = newShardMap(shards, gen+1)
+			}
+		}
+		if err != nil {
+			wait = retry.Duration()
+			p.cfg.Logger.Error("shard listing failed, keeping the old map", err,
+				logValue("stream", p.cfg.StreamName), logValue("retry_in", wait))
+			continue
+		}
+		retry.Reset()
+		wait = p.cfg.ShardRefreshInterval
+		if m == nil {
+			continue
+		}
+		select {
+		case p.mapUpdates <- m:
+			gen++
+			last = shards
+		case <-p.quit:
+			return
+		}
+	}
+}

@@ -1,0 +1,184 @@
+package producer
+
+import (
+	"crypto/md5"
+	"encoding/binary"
+	"fmt"
+	"math/big"
+	"math/bits"
+	"unicode/utf8"
+	"unsafe"
+)
+
+// UserRecord is a record a caller hands to PutUserRecord. The producer keeps
+// the caller's value and gives the very same value back in a FailureRecord.
+// The producer calls PartitionKey, ExplicitHashKey and Data once, inside
+// PutUserRecord; the value must not change until the record is acknowledged or
+// comes back as a failure.
+type UserRecord interface {
+	// PartitionKey is the Kinesis partition key: 1 to 256 Unicode characters.
+	PartitionKey() string
+	// ExplicitHashKey, when not nil, overrides the hash of the partition key
+	// and decides the shard. It must be in 0..2^128-1.
+	ExplicitHashKey() *big.Int
+	// Data is the payload.
+	Data() []byte
+	// Size is the size of the payload in bytes. The producer computes sizes
+	// itself from Data and PartitionKey; Size is kept for compatibility.
+	Size() int
+}
+
+// dataRecord is the UserRecord that Put builds for a failure or a result.
+type dataRecord struct {
+	data []byte
+	key  string
+	ehk  *big.Int
+}
+
+func (r *dataRecord) PartitionKey() string      { return r.key }
+func (r *dataRecord) ExplicitHashKey() *big.Int { return r.ehk }
+func (r *dataRecord) Data() []byte              { return r.data }
+func (r *dataRecord) Size() int                 { return len(r.data) }
+
+// hash128 is a 128-bit hash key as two halves, compared without big.Int.
+type hash128 struct{ hi, lo uint64 }
+
+func (a hash128) less(b hash128) bool {
+	return a.hi < b.hi || (a.hi == b.hi && a.lo < b.lo)
+}
+
+// hashKey returns the 128-bit hash Kinesis computes for a partition key: its
+// MD5 digest read as a big-endian integer.
+func hashKey(key string) hash128 {
+	sum := md5.Sum(unsafe.Slice(unsafe.StringData(key), len(key)))
+	return hash128{binary.BigEndian.Uint64(sum[:8]), binary.BigEndian.Uint64(sum[8:])}
+}
+
+// hashFromBig converts an explicit hash key, checking its range.
+func hashFromBig(x *big.Int) (hash128, error) {
+	if x.Sign() < 0 || x.BitLen() > 128 {
+		return hash128{}, fmt.Errorf("%w: %s is outside 0..2^128-1", ErrIllegalExplicitHashKey, x.String())
+	}
+	var b [16]byte
+	x.FillBytes(b[:])
+	return hash128{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])}, nil
+}
+
+// parseHash parses a decimal hash key such as a shard's StartingHashKey.
+func parseHash(s string) (hash128, error) {
+	x, ok := new(big.Int).SetString(s, 10)
+	if !ok {
+		return hash128{}, fmt.Errorf("%w: %q is not a decimal number", ErrIllegalExplicitHashKey, s)
+	}
+	return hashFromBig(x)
+}
+
+// big converts back to a big.Int.
+func (a hash128) big() *big.Int {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], a.hi)
+	binary.BigEndian.PutUint64(b[8:], a.lo)
+	return new(big.Int).SetBytes(b[:])
+}
+
+// pow10_19 is the largest power of ten that fits a uint64.
+const pow10_19 = 10000000000000000000
+
+// decimalLen is the number of decimal digits of a.
+func (a hash128) decimalLen() int {
+	if a.hi == 0 {
+		return uint64Len(a.lo)
+	}
+	// a >= 2^64 > 10^19: split off the low 19 digits.
+	qhi := a.hi / pow10_19
+	qlo, _ := bits.Div64(a.hi%pow10_19, a.lo, pow10_19)
+	if qhi != 0 {
+		// The quotient is at least 2^64 and below 2^128/10^19: 20 digits.
+		return 39
+	}
+	return 19 + uint64Len(qlo)
+}
+
+func uint64Len(v uint64) int {
+	n := 1
+	for v >= 10 {
+		v /= 10
+		n++
+	}
+	return n
+}
+
+// appendDecimal appends the decimal form of a to b without allocating.
+func (a hash128) appendDecimal(b []byte) []byte {
+	var buf [40]byte
+	i := len(buf)
+	hi, lo := a.hi, a.lo
+	for hi != 0 {
+		// Divide the 128-bit value by 10^19 and emit the 19-digit remainder.
+		qhi := hi / pow10_19
+		var r uint64
+		var qlo uint64
+		qlo, r = bits.Div64(hi%pow10_19, lo, pow10_19)
+		for j := 0; j < 19; j++ {
+			i--
+			buf[i] = byte('0' + r%10)
+			r /= 10
+		}
+		hi, lo = qhi, qlo
+	}
+	for {
+		i--
+		buf[i] = byte('0' + lo%10)
+		lo /= 10
+		if lo == 0 {
+			break
+		}
+	}
+	return append(b, buf[i:]...)
+}
+
+// String returns the decimal form.
+func (a hash128) String() string { return string(a.appendDecimal(nil)) }
+
+// maxKeyRunes is the longest partition key Kinesis accepts, in Unicode characters.
+const maxKeyRunes = 256
+
+// checkPartitionKey reports whether key is a legal partition key.
+func checkPartitionKey(key string) error {
+	if len(key) == 0 {
+		return fmt.Errorf("%w: empty", ErrIllegalPartitionKey)
+	}
+	if len(key) > maxKeyRunes && utf8.RuneCountInString(key) > maxKeyRunes {
+		return fmt.Errorf("%w: %d characters, the limit is %d", ErrIllegalPartitionKey, utf8.RuneCountInString(key), maxKeyRunes)
+	}
+	if !utf8.ValidString(key) {
+		return fmt.Errorf("%w: not valid UTF-8", ErrIllegalPartitionKey)
+	}
+	return nil
+}
+
+// record is one accepted user record on its way through the pipeline. It is
+// passed by value: accepting a record allocates nothing.
+type record struct {
+	data []byte
+	key  string
+	user UserRecord // the caller's value for PutUserRecord; nil for Put
+	hash hash128    // md5 of key or the explicit hash key (shard-map mode or hasEHK)
+	// hasEHK is set when the caller gave an explicit hash key (in hash).
+	hasEHK bool
+}
+
+// userRecord returns the value a failure or result reports for r.
+func (r *record) userRecord() UserRecord {
+	if r.user != nil {
+		return r.user
+	}
+	d := &dataRecord{data: r.data, key: r.key}
+	if r.hasEHK {
+		d.ehk = r.hash.big()
+	}
+	return d
+}
+
+// size is the bytes r counts for in a PutRecords request when sent alone.
+func (r *record) size() int { return len(r.data) + len(r.key) }
