@@ -32,16 +32,16 @@ type counters struct {
 // notRetryable are the error codes of a whole PutRecords call that another
 // attempt cannot cure.
 var notRetryable = map[string]bool{
-	"ResourceNotFoundException":   true,
-	"InvalidArgumentException":    true,
-	"ValidationException":         true,
-	"AccessDeniedException":       true,
-	"UnrecognizedClientException": true,
-	"KMSAccessDeniedException":    true,
-	"KMSDisabledException":        true,
-	"KMSInvalidStateException":    true,
-	"KMSNotFoundException":        true,
-	"KMSOptInRequired":            true,
+	"ResourceNotFoundException":     true,
+	"InvalidArgumentException":      true,
+	"ValidationException":           true,
+	"AccessDeniedException":         true,
+	"UnrecognizedClientException":   true,
+	"KMSAccessDeniedException":      true,
+	"KMSDisabledException":          true,
+	"KMSInvalidStateException":      true,
+	"KMSNotFoundException":          true,
+	"KMSOptInRequired":              true,
 	request.InvalidParameterErrCode: true,
 	request.ParamRequiredErrCode:    true,
 }
