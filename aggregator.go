@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go/aws"
+	"github.com/aws/aws-sdk-go/service/kinesis"
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
@@ -47,13 +49,14 @@ type aggregate struct {
 
 	// Set when the aggregate is closed.
 	outerHash string // explicit hash key of the Kinesis record, "" for none
-	shard     int    // predicted shard index in the map of generation gen, -1 for none
-	gen       uint64 // shard map generation the shard index refers to
+	shard     int       // predicted shard: index in smap, -1 for none
+	smap      *shardMap // the shard map the prediction was made with, nil without one
 	created   time.Time
 
 	// Owned by the worker.
 	data     []byte  // encoded Kinesis record data
 	buf      *[]byte // pooled buffer behind data, nil when data is a user's slice
+	entry    *kinesis.PutRecordsRequestEntry
 	attempts int
 	lastErr  error
 }
@@ -177,16 +180,28 @@ func (a *aggregate) size() int {
 	return aggOverhead + a.pbSize + len(a.outerKey)
 }
 
-// encode builds the Kinesis record data: the user data itself for a plain
-// record, or magic + protobuf + MD5 in a pooled buffer.
+// encode builds the PutRecords entry of the Kinesis record: the user data
+// itself for a plain record, or magic + protobuf + MD5 in a pooled buffer.
 func (a *aggregate) encode() {
 	if a.plain() {
 		a.data = a.recs[0].data
-		return
+	} else {
+		a.buf = bufferPool.Get().(*[]byte)
+		a.data = a.appendEncoded((*a.buf)[:0])
+		*a.buf = a.data
 	}
-	a.buf = bufferPool.Get().(*[]byte)
-	a.data = a.appendEncoded((*a.buf)[:0])
-	*a.buf = a.data
+	a.entry = &kinesis.PutRecordsRequestEntry{Data: a.data, PartitionKey: aws.String(a.outerKey)}
+	if a.outerHash != "" {
+		a.entry.ExplicitHashKey = aws.String(a.outerHash)
+	}
+}
+
+// predictedShard is the id of the shard the record should land on, or "".
+func (a *aggregate) predictedShard() string {
+	if a.smap == nil || a.shard < 0 {
+		return ""
+	}
+	return a.smap.ids[a.shard]
 }
 
 // appendEncoded appends the aggregated record (magic, protobuf, MD5) to b.

@@ -38,8 +38,9 @@ type Producer struct {
 	batch  []*aggregate
 	bytes  int // bytes of batch
 
-	mapGen     atomic.Uint64 // generation of the current shard map
+	current    atomic.Pointer[shardMap] // the map the drain goroutine uses, for the workers
 	mapUpdates chan *shardMap
+	refreshNow chan struct{} // asks the refresher for an early listing
 	quit       chan struct{} // closed to stop the refresher
 	refreshed  chan struct{} // closed when the refresher has returned
 
@@ -76,6 +77,7 @@ func New(config *Config) *Producer {
 	p.sem = make(chan struct{}, cfg.MaxConnections)
 	p.stages = make([]stage, 1)
 	p.mapUpdates = make(chan *shardMap)
+	p.refreshNow = make(chan struct{}, 1)
 	p.backoff = backoff.Backoff{Min: cfg.RetryBackoffMin, Max: cfg.RetryBackoffMax, Factor: 2, Jitter: true}
 	p.failures.init(cfg.Logger, cfg.BacklogCount)
 	return p
@@ -319,9 +321,7 @@ func (p *Producer) closeIfFull(st *stage, shard int) {
 // first if a would not fit and after if it is full.
 func (p *Producer) emit(a *aggregate, shard int) {
 	a.shard = shard
-	if p.shards != nil {
-		a.gen = p.shards.gen
-	}
+	a.smap = p.shards
 	switch {
 	case a.plain():
 		a.outerHash = a.plainHashKey()
@@ -369,7 +369,7 @@ func (p *Producer) dispatch() {
 func (p *Producer) installMap(m *shardMap) {
 	p.shards = m
 	p.stages = make([]stage, len(m.ids))
-	p.mapGen.Store(m.gen)
+	p.current.Store(m)
 }
 
 // swapMap installs a new shard map and re-homes every buffered record: the
@@ -397,21 +397,30 @@ func (p *Producer) swapMap(m *shardMap) {
 		logValue("shards", len(m.ids)), logValue("rehomed_records", moved))
 }
 
-// refresher lists the shards every ShardRefreshInterval and hands a changed
-// map to the drain goroutine. A failed listing keeps the old map and is
-// retried with backoff.
+// refresher lists the shards every ShardRefreshInterval, or earlier when a
+// worker saw a record land on another shard than predicted (at most once per
+// interval), and hands a changed map to the drain goroutine. A failed listing
+// keeps the old map and is retried with backoff.
 func (p *Producer) refresher(last []*kinesis.Shard) {
 	defer close(p.refreshed)
-	retry := backoff.Backoff{Min: time.Second, Max: p.cfg.ShardRefreshInterval, Factor: 2, Jitter: true}
-	wait := p.cfg.ShardRefreshInterval
-	gen := p.mapGen.Load()
+	interval := p.cfg.ShardRefreshInterval
+	retry := backoff.Backoff{Min: time.Second, Max: interval, Factor: 2, Jitter: true}
+	gen := p.current.Load().gen
+	timer := time.NewTimer(interval)
+	defer timer.Stop()
+	lastEarly := time.Time{}
 	for {
-		timer := time.NewTimer(wait)
 		select {
 		case <-p.quit:
-			timer.Stop()
 			return
 		case <-timer.C:
+		case <-p.refreshNow:
+			if time.Since(lastEarly) < interval {
+				continue
+			}
+			lastEarly = time.Now()
+			timer.Stop() // Go 1.23 timers: no stale tick can follow Stop
+
 		}
 		shards, updated, err := p.cfg.GetShards(last)
 		var m *shardMap
@@ -423,13 +432,14 @@ func (p *Producer) refresher(last []*kinesis.Shard) {
 			}
 		}
 		if err != nil {
-			wait = retry.Duration()
+			wait := retry.Duration()
 			p.cfg.Logger.Error("shard listing failed, keeping the old map", err,
 				logValue("stream", p.cfg.StreamName), logValue("retry_in", wait))
+			timer.Reset(wait)
 			continue
 		}
 		retry.Reset()
-		wait = p.cfg.ShardRefreshInterval
+		timer.Reset(interval)
 		if m == nil {
 			continue
 		}
@@ -440,5 +450,13 @@ func (p *Producer) refresher(last []*kinesis.Shard) {
 		case <-p.quit:
 			return
 		}
+	}
+}
+
+// requestRefresh asks the refresher for an early shard listing.
+func (p *Producer) requestRefresh() {
+	select {
+	case p.refreshNow <- struct{}{}:
+	default:
 	}
 }

@@ -27,6 +27,7 @@ type counters struct {
 	bytesPut          atomic.Int64
 	retries           atomic.Int64
 	requests          atomic.Int64
+	wrongShard        atomic.Int64
 }
 
 // notRetryable are the error codes of a whole PutRecords call that another
@@ -56,88 +57,137 @@ func errorCode(err error) string {
 }
 
 // send is one worker: it encodes the batch, calls PutRecords, and retries the
-// entries that failed, with backoff, until every entry is acknowledged or
-// has failed. It holds its connection slot throughout, so that retries under
+// records that failed, with backoff, until every one is acknowledged or has
+// failed. It holds its connection slot throughout, so that retries under
 // throttling slow the producer down rather than pile up.
 func (p *Producer) send(batch []*aggregate) {
 	defer func() {
 		<-p.sem
 		p.workers.Done()
 	}()
+	for _, a := range batch {
+		a.encode()
+	}
+	var retry []*aggregate
+	for round := 0; len(batch) > 0; round++ {
+		if round > 0 {
+			p.sleep(round, batch)
+			p.stats.retries.Add(int64(len(batch)))
+			batch = p.rehome(batch)
+		}
+		retry = retry[:0]
+		for len(batch) > 0 {
+			n := p.chunk(batch)
+			retry = p.attempt(batch[:n], retry)
+			batch = batch[n:]
+		}
+		batch, retry = retry, batch[:0]
+	}
+}
+
+// chunk returns how many aggregates from the head of batch fit one request.
+func (p *Producer) chunk(batch []*aggregate) int {
+	size := 0
+	for i, a := range batch {
+		size += a.size()
+		if i == p.cfg.BatchCount || (i > 0 && size > p.cfg.BatchSize) {
+			return i
+		}
+	}
+	return len(batch)
+}
+
+// attempt makes one PutRecords call for batch, acknowledges what succeeded,
+// fails what is out of attempts or time, and appends the rest to retry.
+func (p *Producer) attempt(batch, retry []*aggregate) []*aggregate {
 	entries := make([]*kinesis.PutRecordsRequestEntry, len(batch))
 	for i, a := range batch {
-		a.encode()
-		e := &kinesis.PutRecordsRequestEntry{Data: a.data, PartitionKey: aws.String(a.outerKey)}
-		if a.outerHash != "" {
-			e.ExplicitHashKey = aws.String(a.outerHash)
-		}
-		entries[i] = e
+		entries[i] = a.entry
 	}
-	for attempt := 0; len(batch) > 0; attempt++ {
-		if attempt > 0 {
-			p.sleep(attempt, batch)
-			p.stats.retries.Add(int64(len(batch)))
-		}
-		out, err := p.putRecords(entries)
-		if err == nil && (out == nil || len(out.Records) != len(entries)) {
-			err = fmt.Errorf("PutRecords answered %d entries for %d records", lenRecords(out), len(entries))
-		}
-		if err != nil {
-			if code := errorCode(err); notRetryable[code] {
-				for _, a := range batch {
-					p.fail(a, fmt.Errorf("%w: %w", ErrNotRetryable, err))
-				}
-				return
-			}
-			if p.cfg.Verbose {
-				p.cfg.Logger.Error("PutRecords failed, retrying", err, logValue("stream", p.cfg.StreamName),
-					logValue("records", len(entries)), logValue("attempt", attempt+1))
-			}
-			batch, entries = p.settle(batch, entries, func(int) error { return err })
-			continue
-		}
-		batch, entries = p.settle(batch, entries, func(i int) error {
-			r := out.Records[i]
-			if r.ErrorCode == nil {
-				return nil
-			}
-			return &PutRecordError{Code: aws.StringValue(r.ErrorCode), Message: aws.StringValue(r.ErrorMessage)}
-		})
+	out, err := p.putRecords(entries)
+	if err == nil && (out == nil || len(out.Records) != len(entries)) {
+		err = fmt.Errorf("PutRecords answered %d entries for %d records", lenRecords(out), len(entries))
 	}
-}
-
-func lenRecords(out *kinesis.PutRecordsOutput) int {
-	if out == nil {
-		return 0
+	if err != nil && notRetryable[errorCode(err)] {
+		for _, a := range batch {
+			a.attempts++
+			p.fail(a, fmt.Errorf("%w: %w", ErrNotRetryable, err))
+		}
+		return retry
 	}
-	return len(out.Records)
-}
-
-// settle counts an attempt for every entry, acknowledges those whose result
-// is nil, fails those out of attempts or time, and returns the rest.
-func (p *Producer) settle(batch []*aggregate, entries []*kinesis.PutRecordsRequestEntry, result func(i int) error) ([]*aggregate, []*kinesis.PutRecordsRequestEntry) {
-	keep := 0
+	if err != nil && p.cfg.Verbose {
+		p.cfg.Logger.Error("PutRecords failed, will retry", err, logValue("stream", p.cfg.StreamName),
+			logValue("records", len(entries)))
+	}
 	now := time.Now()
 	for i, a := range batch {
 		a.attempts++
-		err := result(i)
-		if err == nil {
+		var cause error
+		switch {
+		case err != nil:
+			cause = err
+		case out.Records[i].ErrorCode != nil:
+			r := out.Records[i]
+			cause = &PutRecordError{Code: aws.StringValue(r.ErrorCode), Message: aws.StringValue(r.ErrorMessage)}
+		default:
+			p.checkShard(a, out.Records[i])
 			p.acknowledge(a)
 			continue
 		}
-		a.lastErr = err
+		a.lastErr = cause
 		switch {
 		case p.cfg.MaxAttempts > 0 && a.attempts >= p.cfg.MaxAttempts:
-			p.fail(a, fmt.Errorf("%w after %d attempts: %w", ErrAttemptsExhausted, a.attempts, err))
+			p.fail(a, fmt.Errorf("%w after %d attempts: %w", ErrAttemptsExhausted, a.attempts, cause))
 		case p.expired(a, now):
-			p.fail(a, fmt.Errorf("%w after %d attempts: %w", ErrRecordExpired, a.attempts, err))
+			p.fail(a, fmt.Errorf("%w after %d attempts: %w", ErrRecordExpired, a.attempts, cause))
 		default:
-			batch[keep], entries[keep] = a, entries[i]
-			keep++
+			retry = append(retry, a)
 		}
 	}
-	clear(batch[keep:])
-	return batch[:keep], entries[:keep]
+	return retry
+}
+
+// checkShard compares the shard Kinesis stored a record on with the
+// prediction; a difference means the shard map is stale, so it asks for a
+// refresh.
+func (p *Producer) checkShard(a *aggregate, res *kinesis.PutRecordsResultEntry) {
+	want := a.predictedShard()
+	if want == "" || res.ShardId == nil || *res.ShardId == want {
+		return
+	}
+	p.stats.wrongShard.Add(1)
+	if p.cfg.Verbose {
+		p.cfg.Logger.Info("record landed on another shard than predicted",
+			logValue("stream", p.cfg.StreamName), logValue("predicted", want), logValue("actual", *res.ShardId))
+	}
+	p.requestRefresh()
+}
+
+// rehome splits the aggregates built with a shard map that has since been
+// replaced into plain records, each sent with its own partition key (and
+// explicit hash key): an aggregate sent to the wrong shard would lose, for a
+// KCL consumer, every sub-record outside that shard. Plain records cannot be
+// misplaced. Attempts and age carry over.
+func (p *Producer) rehome(batch []*aggregate) []*aggregate {
+	current := p.current.Load()
+	out := batch[:0:0]
+	for _, a := range batch {
+		if a.smap == nil || a.smap == current || a.plain() {
+			out = append(out, a)
+			continue
+		}
+		for i := range a.recs {
+			s := newAggregate()
+			s.add(&a.recs[i], &p.lim)
+			s.created, s.attempts, s.lastErr = a.created, a.attempts, a.lastErr
+			s.outerHash = s.plainHashKey()
+			s.shard, s.smap = current.find(a.recs[i].hash), current
+			s.encode()
+			out = append(out, s)
+		}
+		a.release()
+	}
+	return out
 }
 
 func (p *Producer) expired(a *aggregate, now time.Time) bool {
@@ -194,4 +244,11 @@ func (p *Producer) fail(a *aggregate, err error) {
 			logValue("stream", p.cfg.StreamName), logValue("records", len(users)))
 	}
 	a.release()
+}
+
+func lenRecords(out *kinesis.PutRecordsOutput) int {
+	if out == nil {
+		return 0
+	}
+	return len(out.Records)
 }
