@@ -48,7 +48,7 @@ type aggregate struct {
 	outerKey string
 
 	// Set when the aggregate is closed.
-	outerHash string // explicit hash key of the Kinesis record, "" for none
+	outerHash string    // explicit hash key of the Kinesis record, "" for none
 	shard     int       // predicted shard: index in smap, -1 for none
 	smap      *shardMap // the shard map the prediction was made with, nil without one
 	created   time.Time
