@@ -6,9 +6,13 @@ import (
 	"fmt"
 	"math/rand"
 	"net"
+	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/aws/aws-sdk-go/aws"
@@ -287,5 +291,51 @@ func TestInternalErrorsAnswer500(t *testing.T) {
 	}
 	if _, err := client.ListStreams(&kinesis.ListStreamsInput{}); err != nil {
 		t.Fatalf("server no longer answers: %v", err)
+	}
+}
+
+type countingTransport struct {
+	next  http.RoundTripper
+	calls atomic.Int64
+}
+
+func (c *countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	c.calls.Add(1)
+	return c.next.RoundTrip(req)
+}
+
+// TestClientIgnoresAmbientAWSConfig checks that environment settings which
+// break or redirect aws-sdk-go sessions do not affect test clients. It is not
+// parallel because it changes the environment.
+func TestClientIgnoresAmbientAWSConfig(t *testing.T) {
+	srv := kinesistest.Shared(t) // started before the environment changes
+	dir := t.TempDir()
+	bundle := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(bundle, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AWS_CA_BUNDLE", bundle)
+	t.Setenv("AWS_PROFILE", "no-such-profile")
+	t.Setenv("AWS_SDK_LOAD_CONFIG", "1")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "missing-config"))
+	t.Setenv("AWS_ACCESS_KEY_ID", "")
+	t.Setenv("AWS_REGION", "eu-west-3")
+
+	rt := &countingTransport{next: http.DefaultTransport}
+	client := srv.Client(t, rt)
+	if got := aws.StringValue(client.Config.Region); got != kinesistest.Region {
+		t.Errorf("client region %q, want %q", got, kinesistest.Region)
+	}
+	if got := aws.IntValue(client.Config.MaxRetries); got != 0 {
+		t.Errorf("default MaxRetries = %d, want 0", got)
+	}
+	if _, err := client.ListStreams(&kinesis.ListStreamsInput{}); err != nil {
+		t.Fatalf("ListStreams through a custom transport: %v", err)
+	}
+	if rt.calls.Load() != 1 {
+		t.Errorf("custom transport saw %d requests, want 1", rt.calls.Load())
+	}
+	if c := srv.Client(t, nil, kinesistest.WithMaxRetries(4)); aws.IntValue(c.Config.MaxRetries) != 4 {
+		t.Errorf("WithMaxRetries(4) gave MaxRetries %d", aws.IntValue(c.Config.MaxRetries))
 	}
 }

@@ -34,7 +34,7 @@ func Shared(tb testing.TB) *Server {
 	shared.mu.Unlock()
 	if err != nil {
 		if os.Getenv("CI") == "true" {
-			tb.Fatalf("kinesistest: cannot start kinesalite: %v", err)
+			tb.Fatalf("cannot start kinesalite: %v", err)
 		}
 		tb.Skipf("skipping integration test: cannot start kinesalite: %v", err)
 	}
