@@ -3,9 +3,9 @@ package producer
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"log"
-	"fmt"
 	"math/big"
 	"sync/atomic"
 	"testing"
