@@ -249,6 +249,7 @@ func (p *Producer) loop() {
 				p.shutdown()
 				return
 			}
+			p.stats.received.Add(1)
 			p.add(&r, time.Time{})
 		case <-tick.C:
 			p.flush()
@@ -385,6 +386,7 @@ func (p *Producer) swapMap(m *shardMap) {
 	old = append(old, p.batch...)
 	p.batch, p.bytes = p.batch[:0], 0
 	p.installMap(m)
+	p.stats.mapUpdates.Add(1)
 	moved := 0
 	for _, a := range old {
 		for i := range a.recs {

@@ -28,6 +28,8 @@ type counters struct {
 	retries           atomic.Int64
 	requests          atomic.Int64
 	wrongShard        atomic.Int64
+	mapUpdates        atomic.Int64
+	received          atomic.Int64 // user records the drain goroutine took from the backlog
 }
 
 // notRetryable are the error codes of a whole PutRecords call that another
