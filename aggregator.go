@@ -51,6 +51,7 @@ type aggregate struct {
 	outerHash string    // explicit hash key of the Kinesis record, "" for none
 	shard     int       // predicted shard: index in smap, -1 for none
 	smap      *shardMap // the shard map the prediction was made with, nil without one
+	epoch     *epoch    // the flush epoch whose count includes this aggregate's records
 	created   time.Time
 
 	// Owned by the worker.
@@ -248,4 +249,13 @@ func (a *aggregate) plainHashKey() string {
 		return r.hash.String()
 	}
 	return ""
+}
+
+// userRecords returns the values a failure or a result reports for a.
+func (a *aggregate) userRecords() []UserRecord {
+	users := make([]UserRecord, len(a.recs))
+	for i := range a.recs {
+		users[i] = a.recs[i].userRecord()
+	}
+	return users
 }

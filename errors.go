@@ -36,6 +36,9 @@ var (
 	// acknowledged within Config.RecordTTL; the error also wraps the last
 	// cause when there was one.
 	ErrRecordExpired = errors.New("kinesis producer: record time-to-live expired")
+	// ErrStopDeadline is wrapped by the failures of records that Shutdown
+	// gave up on when its context ended, and by Shutdown's error.
+	ErrStopDeadline = errors.New("kinesis producer: stopped before delivery")
 	// ErrNotRetryable is wrapped by a failure the producer did not retry
 	// because Kinesis answered with an error that retrying cannot cure
 	// (a missing stream, a denied access, an invalid argument).
@@ -76,3 +79,18 @@ func (f *FailureRecord) Error() string {
 
 // Unwrap returns Err.
 func (f *FailureRecord) Unwrap() error { return f.Err }
+
+// SuccessRecord reports one Kinesis record that Kinesis acknowledged (see
+// Producer.NotifySuccesses), the equivalent of the KPL's UserRecordResult.
+type SuccessRecord struct {
+	// ShardID is the shard Kinesis stored the record on.
+	ShardID string
+	// SequenceNumber is the sequence number Kinesis gave the record; the user
+	// records of an aggregate share it and are told apart by their index
+	// (the KPL's sub-sequence number).
+	SequenceNumber string
+	// Attempts is the number of PutRecords attempts it took.
+	Attempts int
+	// UserRecords are the user records the Kinesis record carried, in order.
+	UserRecords []UserRecord
+}

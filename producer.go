@@ -1,6 +1,8 @@
 package producer
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -48,6 +50,12 @@ type Producer struct {
 	workers  sync.WaitGroup
 	backoff  backoff.Backoff
 	failures notifier[*FailureRecord]
+	success  notifier[*SuccessRecord]
+	results  atomic.Bool // someone asked for NotifySuccesses
+
+	epoch    *epoch // records emitted since the last flush marker (drain goroutine)
+	abortCtx context.Context
+	abort    context.CancelCauseFunc // Shutdown's deadline: fail what is left
 	stats    counters
 }
 
@@ -60,14 +68,16 @@ type stage struct {
 // New returns a Producer for config. A bad config is reported by Start (and
 // by Put), never by a panic.
 func New(config *Config) *Producer {
-	p := &Producer{done: make(chan struct{}), quit: make(chan struct{}), refreshed: make(chan struct{})}
+	p := &Producer{done: make(chan struct{}), quit: make(chan struct{}), refreshed: make(chan struct{}), epoch: newEpoch()}
+	p.abortCtx, p.abort = context.WithCancelCause(context.Background())
 	cfg, err := config.withDefaults()
 	if err != nil {
 		p.cfgErr = err
 		p.stopped = true
 		close(p.done)
 		close(p.refreshed)
-		p.failures.init(cfg.Logger, 1)
+		p.failures.init(nil, 1)
+		p.success.init(nil, 1)
 		return p
 	}
 	p.cfg = cfg
@@ -80,6 +90,7 @@ func New(config *Config) *Producer {
 	p.refreshNow = make(chan struct{}, 1)
 	p.backoff = backoff.Backoff{Min: cfg.RetryBackoffMin, Max: cfg.RetryBackoffMax, Factor: 2, Jitter: true}
 	p.failures.init(cfg.Logger, cfg.BacklogCount)
+	p.success.init(cfg.Logger, cfg.BacklogCount)
 	return p
 }
 
@@ -134,6 +145,12 @@ func (p *Producer) Start() error {
 // ErrStoppedProducer after Stop. The producer keeps data: do not change it
 // after the call.
 func (p *Producer) Put(data []byte, partitionKey string) error {
+	return p.PutContext(context.Background(), data, partitionKey)
+}
+
+// PutContext is Put that gives up with ctx.Err() when the backlog stays full
+// until ctx ends. A record PutContext returned an error for was not accepted.
+func (p *Producer) PutContext(ctx context.Context, data []byte, partitionKey string) error {
 	if p.cfgErr != nil {
 		return p.cfgErr
 	}
@@ -147,13 +164,19 @@ func (p *Producer) Put(data []byte, partitionKey string) error {
 	if p.hashing {
 		r.hash = hashKey(partitionKey)
 	}
-	return p.enqueue(&r)
+	return p.enqueue(ctx, &r)
 }
 
 // PutUserRecord sends a UserRecord. The producer keeps the value and returns
 // it in a FailureRecord if it cannot be delivered. Errors are those of Put,
 // plus ErrNilUserRecord and ErrIllegalExplicitHashKey.
 func (p *Producer) PutUserRecord(userRecord UserRecord) error {
+	return p.PutUserRecordContext(context.Background(), userRecord)
+}
+
+// PutUserRecordContext is PutUserRecord that gives up with ctx.Err() when the
+// backlog stays full until ctx ends.
+func (p *Producer) PutUserRecordContext(ctx context.Context, userRecord UserRecord) error {
 	if p.cfgErr != nil {
 		return p.cfgErr
 	}
@@ -177,7 +200,7 @@ func (p *Producer) PutUserRecord(userRecord UserRecord) error {
 	} else if p.hashing {
 		r.hash = hashKey(key)
 	}
-	return p.enqueue(&r)
+	return p.enqueue(ctx, &r)
 }
 
 func (p *Producer) checkRecord(data []byte, key string) error {
@@ -190,15 +213,57 @@ func (p *Producer) checkRecord(data []byte, key string) error {
 	return nil
 }
 
-func (p *Producer) enqueue(r *record) error {
+// enqueue hands r to the drain goroutine. The read lock keeps Stop from
+// closing the backlog while a send is under way.
+func (p *Producer) enqueue(ctx context.Context, r *record) error {
 	p.mu.RLock()
+	defer p.mu.RUnlock()
 	if p.stopped {
-		p.mu.RUnlock()
 		return ErrStoppedProducer
 	}
-	p.records <- *r
-	p.mu.RUnlock()
-	return nil
+	select {
+	case p.records <- *r:
+		return nil
+	default:
+	}
+	select {
+	case p.records <- *r:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Flush asks for every buffered record to be sent now, without waiting for
+// FlushInterval or full batches. It returns at once; see FlushSync to wait.
+// After Stop it does nothing.
+func (p *Producer) Flush() {
+	_ = p.enqueue(context.Background(), &record{marker: &flushMarker{}})
+}
+
+// FlushSync sends every buffered record now and waits until every record
+// accepted before the call is acknowledged or failed, or until ctx ends
+// (returning ctx.Err()). Records accepted during the wait are not waited for.
+func (p *Producer) FlushSync(ctx context.Context) error {
+	m := &flushMarker{sealed: make(chan *epoch, 1)}
+	if err := p.enqueue(ctx, &record{marker: m}); err != nil {
+		if errors.Is(err, ErrStoppedProducer) {
+			return nil // Stop has delivered or failed everything
+		}
+		return err
+	}
+	var e *epoch
+	select {
+	case e = <-m.sealed:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-e.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // NotifyFailures returns the channel on which records that could not be
@@ -208,6 +273,18 @@ func (p *Producer) enqueue(r *record) error {
 // until it is closed; Stop does not wait for the reader.
 func (p *Producer) NotifyFailures() <-chan *FailureRecord {
 	return p.failures.channel()
+}
+
+// NotifySuccesses turns on success results and returns their channel: one
+// SuccessRecord per acknowledged Kinesis record, with the shard and sequence
+// number Kinesis gave it and the user records it carried. Results are off
+// (and cost nothing) until the first call; call it before Start to see all.
+// The channel is closed after Stop, once the last result is delivered. Read
+// it steadily: results wait in memory until they are read.
+func (p *Producer) NotifySuccesses() <-chan *SuccessRecord {
+	ch := p.success.channel()
+	p.results.Store(true)
+	return ch
 }
 
 // Stop flushes every buffered record, waits until each is acknowledged or
@@ -236,6 +313,34 @@ func (p *Producer) Stop() {
 	<-p.done
 }
 
+// Shutdown is Stop with a deadline: when ctx ends before every record is
+// delivered, requests under way are cancelled, retries stop, and the records
+// not yet acknowledged fail with an error wrapping ErrStopDeadline (they come
+// out on NotifyFailures). It then returns an error wrapping ErrStopDeadline
+// and ctx.Err() that says how many user records were not delivered.
+func (p *Producer) Shutdown(ctx context.Context) error {
+	if p.cfgErr != nil {
+		return nil
+	}
+	stopped := make(chan struct{})
+	go func() {
+		p.Stop()
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+		return nil
+	case <-ctx.Done():
+	}
+	before := p.stats.aborted.Load()
+	p.abort(fmt.Errorf("%w: %w", ErrStopDeadline, ctx.Err()))
+	<-stopped
+	if n := p.stats.aborted.Load() - before; n > 0 {
+		return fmt.Errorf("%w: %d user records not delivered: %w", ErrStopDeadline, n, ctx.Err())
+	}
+	return nil
+}
+
 // loop is the drain goroutine: it owns the aggregates, the batch being
 // collected and the shard map.
 func (p *Producer) loop() {
@@ -248,6 +353,11 @@ func (p *Producer) loop() {
 			if !ok {
 				p.shutdown()
 				return
+			}
+			if r.marker != nil {
+				p.flush()
+				p.nextEpoch(r.marker)
+				continue
 			}
 			p.stats.received.Add(1)
 			p.add(&r, time.Time{})
@@ -266,6 +376,8 @@ func (p *Producer) shutdown() {
 	p.flush()
 	p.workers.Wait()
 	p.failures.close()
+	p.success.close()
+	p.abort(nil)
 	p.cfg.Logger.Info("producer stopped", logValue("stream", p.cfg.StreamName),
 		logValue("user_records_put", p.stats.userRecordsPut.Load()),
 		logValue("user_records_failed", p.stats.userRecordsFailed.Load()))
@@ -323,6 +435,8 @@ func (p *Producer) closeIfFull(st *stage, shard int) {
 func (p *Producer) emit(a *aggregate, shard int) {
 	a.shard = shard
 	a.smap = p.shards
+	a.epoch = p.epoch
+	p.epoch.add(len(a.recs))
 	switch {
 	case a.plain():
 		a.outerHash = a.plainHashKey()
@@ -382,6 +496,9 @@ func (p *Producer) swapMap(m *shardMap) {
 		if a := p.stages[i].agg; a != nil {
 			old = append(old, a)
 		}
+	}
+	for _, a := range p.batch {
+		a.epoch.complete(len(a.recs)) // counted again when emitted anew
 	}
 	old = append(old, p.batch...)
 	p.batch, p.bytes = p.batch[:0], 0

@@ -166,6 +166,8 @@ type record struct {
 	hash hash128    // md5 of key or the explicit hash key (shard-map mode or hasEHK)
 	// hasEHK is set when the caller gave an explicit hash key (in hash).
 	hasEHK bool
+	// marker, when set, makes this a flush request rather than a record.
+	marker *flushMarker
 }
 
 // userRecord returns the value a failure or result reports for r.

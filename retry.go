@@ -29,6 +29,7 @@ type counters struct {
 	requests          atomic.Int64
 	wrongShard        atomic.Int64
 	mapUpdates        atomic.Int64
+	aborted           atomic.Int64 // user records failed by Shutdown's deadline
 	received          atomic.Int64 // user records the drain goroutine took from the backlog
 }
 
@@ -102,6 +103,13 @@ func (p *Producer) chunk(batch []*aggregate) int {
 // attempt makes one PutRecords call for batch, acknowledges what succeeded,
 // fails what is out of attempts or time, and appends the rest to retry.
 func (p *Producer) attempt(batch, retry []*aggregate) []*aggregate {
+	if cause := context.Cause(p.abortCtx); cause != nil {
+		for _, a := range batch {
+			p.stats.aborted.Add(int64(len(a.recs)))
+			p.fail(a, fmt.Errorf("%w after %d attempts", cause, a.attempts))
+		}
+		return retry
+	}
 	entries := make([]*kinesis.PutRecordsRequestEntry, len(batch))
 	for i, a := range batch {
 		entries[i] = a.entry
@@ -133,7 +141,7 @@ func (p *Producer) attempt(batch, retry []*aggregate) []*aggregate {
 			cause = &PutRecordError{Code: aws.StringValue(r.ErrorCode), Message: aws.StringValue(r.ErrorMessage)}
 		default:
 			p.checkShard(a, out.Records[i])
-			p.acknowledge(a)
+			p.acknowledge(a, out.Records[i])
 			continue
 		}
 		a.lastErr = cause
@@ -181,7 +189,7 @@ func (p *Producer) rehome(batch []*aggregate) []*aggregate {
 		for i := range a.recs {
 			s := newAggregate()
 			s.add(&a.recs[i], &p.lim)
-			s.created, s.attempts, s.lastErr = a.created, a.attempts, a.lastErr
+			s.created, s.attempts, s.lastErr, s.epoch = a.created, a.attempts, a.lastErr, a.epoch
 			s.outerHash = s.plainHashKey()
 			s.shard, s.smap = current.find(a.recs[i].hash), current
 			s.encode()
@@ -209,7 +217,11 @@ func (p *Producer) sleep(attempt int, batch []*aggregate) {
 	}
 	if d > 0 {
 		t := time.NewTimer(d)
-		<-t.C
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-p.abortCtx.Done():
+		}
 	}
 }
 
@@ -219,32 +231,40 @@ func (p *Producer) putRecords(entries []*kinesis.PutRecordsRequestEntry) (*kines
 	p.stats.requests.Add(1)
 	input := &kinesis.PutRecordsInput{StreamName: aws.String(p.cfg.StreamName), Records: entries}
 	if c, ok := p.cfg.Client.(putRecordsWithContext); ok {
-		ctx, cancel := context.WithTimeout(context.Background(), p.cfg.RequestTimeout)
+		ctx, cancel := context.WithTimeout(p.abortCtx, p.cfg.RequestTimeout)
 		defer cancel()
 		return c.PutRecordsWithContext(ctx, input)
 	}
 	return p.cfg.Client.PutRecords(input)
 }
 
-// acknowledge counts a delivered Kinesis record and frees it.
-func (p *Producer) acknowledge(a *aggregate) {
+// acknowledge counts a delivered Kinesis record, reports it when results
+// are on, and frees it.
+func (p *Producer) acknowledge(a *aggregate, res *kinesis.PutRecordsResultEntry) {
 	p.stats.userRecordsPut.Add(int64(len(a.recs)))
 	p.stats.kinesisRecordsPut.Add(1)
 	p.stats.bytesPut.Add(int64(len(a.data)))
+	if p.results.Load() {
+		p.success.push(&SuccessRecord{
+			ShardID:        aws.StringValue(res.ShardId),
+			SequenceNumber: aws.StringValue(res.SequenceNumber),
+			Attempts:       a.attempts,
+			UserRecords:    a.userRecords(),
+		})
+	}
+	a.epoch.complete(len(a.recs))
 	a.release()
 }
 
 // fail reports the user records of a as a failure and frees it.
 func (p *Producer) fail(a *aggregate, err error) {
-	users := make([]UserRecord, len(a.recs))
-	for i := range a.recs {
-		users[i] = a.recs[i].userRecord()
-	}
+	users := a.userRecords()
 	p.stats.userRecordsFailed.Add(int64(len(users)))
 	if !p.failures.push(&FailureRecord{Err: err, UserRecords: users}) {
 		p.cfg.Logger.Error("user records failed (nobody reads NotifyFailures)", err,
 			logValue("stream", p.cfg.StreamName), logValue("records", len(users)))
 	}
+	a.epoch.complete(len(a.recs))
 	a.release()
 }
 

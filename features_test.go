@@ -1,0 +1,192 @@
+package producer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go/aws"
+	"github.com/aws/aws-sdk-go/service/kinesis"
+)
+
+// gate is a fake client answer that blocks every call until opened.
+type gate chan struct{}
+
+func (g gate) answer(int, *kinesis.PutRecordsInput) (*kinesis.PutRecordsOutput, error) {
+	<-g
+	return nil, nil
+}
+
+func TestFlushSyncWaitsForAcknowledgement(t *testing.T) {
+	c := &fakeClient{answer: func(int, *kinesis.PutRecordsInput) (*kinesis.PutRecordsOutput, error) {
+		time.Sleep(20 * time.Millisecond)
+		return nil, nil
+	}}
+	cfg := testConfig(c)
+	cfg.FlushInterval = time.Hour // only the flush sends
+	p := New(cfg)
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop()
+	want := map[string]string{}
+	for round := 0; round < 3; round++ {
+		for i := 0; i < 300; i++ {
+			data := recordData(round*1000 + i)
+			want[string(data)] = fmt.Sprint("k", i%7)
+			if err := p.Put(data, fmt.Sprint("k", i%7)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := p.FlushSync(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		// Everything put before FlushSync is in the client now.
+		checkAllDelivered(t, want, c.userRecords(t))
+		if n := p.Outstanding(); n != 0 {
+			t.Fatalf("Outstanding after FlushSync = %d, want 0", n)
+		}
+	}
+}
+
+func TestFlushSyncGivesUpWithContext(t *testing.T) {
+	g := make(gate)
+	c := &fakeClient{answer: g.answer}
+	p := New(testConfig(c))
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Put([]byte("x"), "k"); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := p.FlushSync(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("FlushSync = %v, want deadline exceeded", err)
+	}
+	if n := p.Outstanding(); n != 1 {
+		t.Fatalf("Outstanding = %d, want 1", n)
+	}
+	close(g)
+	p.Stop()
+	if got := len(c.userRecords(t)); got != 1 {
+		t.Fatalf("delivered %d, want 1", got)
+	}
+}
+
+func TestPutContextGivesUpWhenBacklogStaysFull(t *testing.T) {
+	g := make(gate)
+	c := &fakeClient{answer: g.answer}
+	cfg := testConfig(c)
+	cfg.BacklogCount, cfg.MaxConnections, cfg.BatchCount, cfg.AggregateBatchCount = 1, 1, 1, 1
+	p := New(cfg)
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	accepted := 0
+	var err error
+	for i := 0; i < 100 && err == nil; i++ {
+		if err = p.PutContext(ctx, recordData(i), "k"); err == nil {
+			accepted++
+		}
+	}
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("PutContext = %v, want deadline exceeded", err)
+	}
+	close(g)
+	p.Stop()
+	if got := len(c.userRecords(t)); got != accepted {
+		t.Fatalf("delivered %d, accepted %d", got, accepted)
+	}
+}
+
+func TestShutdownDeadlineReportsUndelivered(t *testing.T) {
+	c := &fakeClient{answer: func(int, *kinesis.PutRecordsInput) (*kinesis.PutRecordsOutput, error) {
+		return nil, errors.New("connection refused")
+	}}
+	cfg := testConfig(c)
+	cfg.MaxAttempts = -1
+	cfg.RecordTTL = time.Hour
+	cfg.RetryBackoffMin, cfg.RetryBackoffMax = 10*time.Millisecond, 20*time.Millisecond
+	p := New(cfg)
+	failures := p.NotifyFailures()
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 50; i++ {
+		if err := p.Put(recordData(i), fmt.Sprint("k", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	failed := make(chan int)
+	go func() {
+		n := 0
+		for f := range failures {
+			if !errors.Is(f.Err, ErrStopDeadline) {
+				t.Errorf("failure %v does not wrap ErrStopDeadline", f.Err)
+			}
+			n += len(f.UserRecords)
+		}
+		failed <- n
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	err := p.Shutdown(ctx)
+	if !errors.Is(err, ErrStopDeadline) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Shutdown = %v, want ErrStopDeadline and deadline exceeded", err)
+	}
+	if n := <-failed; n != 50 {
+		t.Fatalf("%d records failed, want 50", n)
+	}
+	if err := p.Put([]byte("late"), "k"); !errors.Is(err, ErrStoppedProducer) {
+		t.Fatalf("Put after Shutdown = %v", err)
+	}
+}
+
+func TestNotifySuccessesReportsShardAndSequence(t *testing.T) {
+	c := &fakeClient{answer: func(call int, in *kinesis.PutRecordsInput) (*kinesis.PutRecordsOutput, error) {
+		out := &kinesis.PutRecordsOutput{}
+		for i := range in.Records {
+			out.Records = append(out.Records, &kinesis.PutRecordsResultEntry{
+				ShardId: aws.String("shardId-000000000007"), SequenceNumber: aws.String(fmt.Sprint(call*1000 + i))})
+		}
+		return out, nil
+	}}
+	p := New(testConfig(c))
+	results := p.NotifySuccesses()
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{}
+	for i := 0; i < 1000; i++ {
+		want[string(recordData(i))] = true
+		if err := p.Put(recordData(i), fmt.Sprint("k", i%13)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	done := make(chan map[string]bool)
+	go func() {
+		got := map[string]bool{}
+		for r := range results {
+			if r.ShardID != "shardId-000000000007" || r.SequenceNumber == "" || r.Attempts != 1 {
+				t.Errorf("result %+v", r)
+			}
+			for _, u := range r.UserRecords {
+				got[string(u.Data())] = true
+			}
+		}
+		done <- got
+	}()
+	p.Stop()
+	got := <-done
+	if len(got) != len(want) {
+		t.Fatalf("results for %d records, want %d", len(got), len(want))
+	}
+	if s := p.Stats(); s.UserRecordsPut != 1000 || s.Outstanding != 0 {
+		t.Fatalf("stats %+v", s)
+	}
+}
