@@ -77,7 +77,8 @@ func BenchmarkProducer(b *testing.B) {
 						recs[i].ehk = hashKey(k).big()
 					}
 				}
-				cfg := &Config{StreamName: "bench", Client: &okClient{}, Logger: Standard(log.New(io.Discard, "", 0))}
+				// No rate limit: the fake client has no shards to protect.
+				cfg := &Config{StreamName: "bench", Client: &okClient{}, RateLimit: -1, Logger: Standard(log.New(io.Discard, "", 0))}
 				if m.shards > 0 {
 					cfg.GetShards = StaticGetShardsFunc(m.shards)
 				}

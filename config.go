@@ -43,6 +43,8 @@ const (
 	DefaultRetryBackoffMin = 100 * time.Millisecond
 	// DefaultRetryBackoffMax is the default longest retry delay.
 	DefaultRetryBackoffMax = 5 * time.Second
+	// DefaultRateLimit is the default per-shard rate limit, in percent.
+	DefaultRateLimit = 150
 	// DefaultRequestTimeout is the default time limit of one PutRecords call.
 	DefaultRequestTimeout = 30 * time.Second
 )
@@ -133,6 +135,20 @@ type Config struct {
 	// RetryBackoffMax is the longest delay between two attempts. Default 5s.
 	RetryBackoffMax time.Duration
 
+	// RateLimit caps what the producer sends to each shard, in percent of
+	// the shard's write limits (1,000 records and 1 MiB a second), with a
+	// token bucket for records and one for bytes, like the KPL's RateLimit.
+	// It applies with a shard map (GetShards) only; Kinesis records held
+	// back wait in order in the producer. Default 150, as in the KPL: a
+	// little over the limit, so that the shard itself throttles and no
+	// capacity is left unused. Negative turns the limit off.
+	RateLimit int
+
+	// FailIfThrottled fails a Kinesis record at once, with ErrThrottled,
+	// when Kinesis throttles it (ProvisionedThroughputExceededException),
+	// instead of retrying it.
+	FailIfThrottled bool
+
 	// RequestTimeout is the time limit of one PutRecords call, applied when
 	// the client has PutRecordsWithContext. A call that times out is retried.
 	// Default 30s.
@@ -187,6 +203,9 @@ func (c *Config) withDefaults() (Config, error) {
 	}
 	if v.RetryBackoffMax == 0 {
 		v.RetryBackoffMax = DefaultRetryBackoffMax
+	}
+	if v.RateLimit == 0 {
+		v.RateLimit = DefaultRateLimit
 	}
 	if v.RequestTimeout == 0 {
 		v.RequestTimeout = DefaultRequestTimeout

@@ -36,6 +36,9 @@ var (
 	// acknowledged within Config.RecordTTL; the error also wraps the last
 	// cause when there was one.
 	ErrRecordExpired = errors.New("kinesis producer: record time-to-live expired")
+	// ErrThrottled is wrapped by the failure of a record Kinesis throttled
+	// when Config.FailIfThrottled is set.
+	ErrThrottled = errors.New("kinesis producer: throttled")
 	// ErrStopDeadline is wrapped by the failures of records that Shutdown
 	// gave up on when its context ended, and by Shutdown's error.
 	ErrStopDeadline = errors.New("kinesis producer: stopped before delivery")

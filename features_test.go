@@ -190,3 +190,73 @@ func TestNotifySuccessesReportsShardAndSequence(t *testing.T) {
 		t.Fatalf("stats %+v", s)
 	}
 }
+
+func TestRateLimitHoldsShardToItsShare(t *testing.T) {
+	c := &fakeClient{}
+	cfg := testConfig(c)
+	cfg.GetShards = StaticGetShardsFunc(1)
+	cfg.RateLimit = 10 // 100 Kinesis records and ~102 KiB a second
+	cfg.AggregateBatchCount = 1
+	p := New(cfg)
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	for i := 0; i < 150; i++ {
+		if err := p.Put(recordData(i), fmt.Sprint("k", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.Stop()
+	// The bucket starts full (100 records) and refills at 100 a second, so
+	// 150 records need about half a second.
+	if d := time.Since(start); d < 400*time.Millisecond {
+		t.Fatalf("150 records at 100/s took %v", d)
+	}
+	if got := len(c.userRecords(t)); got != 150 {
+		t.Fatalf("delivered %d, want 150", got)
+	}
+	if s := p.Stats(); s.Outstanding != 0 || s.UserRecordsPut != 150 {
+		t.Fatalf("stats %+v", s)
+	}
+}
+
+func TestFailIfThrottled(t *testing.T) {
+	c := &fakeClient{answer: func(_ int, in *kinesis.PutRecordsInput) (*kinesis.PutRecordsOutput, error) {
+		out := &kinesis.PutRecordsOutput{FailedRecordCount: aws.Int64(int64(len(in.Records)))}
+		for range in.Records {
+			out.Records = append(out.Records, &kinesis.PutRecordsResultEntry{
+				ErrorCode: aws.String("ProvisionedThroughputExceededException"), ErrorMessage: aws.String("slow down")})
+		}
+		return out, nil
+	}}
+	cfg := testConfig(c)
+	cfg.FailIfThrottled = true
+	p := New(cfg)
+	failures := p.NotifyFailures()
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 10; i++ {
+		if err := p.Put(recordData(i), "k"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.Stop()
+	n := 0
+	for f := range failures {
+		var pe *PutRecordError
+		if !errors.Is(f.Err, ErrThrottled) || !errors.As(f.Err, &pe) || pe.Code != "ProvisionedThroughputExceededException" {
+			t.Fatalf("failure %v", f.Err)
+		}
+		n += len(f.UserRecords)
+	}
+	if n != 10 {
+		t.Fatalf("%d failed, want 10", n)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.calls != 1 {
+		t.Fatalf("%d calls, want 1 (no retry)", c.calls)
+	}
+}

@@ -35,10 +35,14 @@ type Producer struct {
 	done    chan struct{} // closed when the drain loop has finished
 
 	// Owned by the drain goroutine.
-	shards *shardMap
-	stages []stage
-	batch  []*aggregate
-	bytes  int // bytes of batch
+	shards    *shardMap
+	stages    []stage
+	batch     []*aggregate
+	bytes     int // bytes of batch
+	throttled int // Kinesis records held back by the shards' rate limits
+	// maxThrottled is how many may be held back before the loop stops
+	// taking records: as many as the connections could have in flight.
+	maxThrottled int
 
 	current    atomic.Pointer[shardMap] // the map the drain goroutine uses, for the workers
 	mapUpdates chan *shardMap
@@ -62,7 +66,8 @@ type Producer struct {
 // stage is the per-shard step of the pipeline: the aggregate being filled
 // for one shard (or for the whole stream without a shard map).
 type stage struct {
-	agg *aggregate
+	agg   *aggregate
+	limit *shardLimiter // nil when rate limiting is off or without a shard map
 }
 
 // New returns a Producer for config. A bad config is reported by Start (and
@@ -83,6 +88,7 @@ func New(config *Config) *Producer {
 	p.cfg = cfg
 	p.lim = limits{count: cfg.AggregateBatchCount, size: cfg.AggregateBatchSize, recordMax: cfg.MaxRecordSize}
 	p.hashing = cfg.GetShards != nil
+	p.maxThrottled = cfg.MaxConnections * cfg.BatchCount
 	p.records = make(chan record, cfg.BacklogCount)
 	p.sem = make(chan struct{}, cfg.MaxConnections)
 	p.stages = make([]stage, 1)
@@ -347,9 +353,22 @@ func (p *Producer) loop() {
 	defer close(p.done)
 	tick := time.NewTicker(p.cfg.FlushInterval)
 	defer tick.Stop()
+	throttle := time.NewTicker(throttleTick)
+	defer throttle.Stop()
 	for {
+		// The throttle ticker only counts while records wait for tokens.
+		// While too many records wait for their shards' tokens, take no new
+		// ones: the backlog fills and Put blocks, which bounds memory.
+		var throttleC <-chan time.Time
+		records := p.records
+		if p.throttled > 0 {
+			throttleC = throttle.C
+			if p.throttled >= p.maxThrottled {
+				records = nil
+			}
+		}
 		select {
-		case r, ok := <-p.records:
+		case r, ok := <-records:
 			if !ok {
 				p.shutdown()
 				return
@@ -365,6 +384,8 @@ func (p *Producer) loop() {
 			p.flush()
 		case m := <-p.mapUpdates:
 			p.swapMap(m)
+		case <-throttleC:
+			p.releaseWaiting(false)
 		}
 	}
 }
@@ -374,6 +395,14 @@ func (p *Producer) shutdown() {
 	close(p.quit)
 	<-p.refreshed
 	p.flush()
+	for p.throttled > 0 {
+		select {
+		case <-time.After(throttleTick):
+			p.releaseWaiting(false)
+		case <-p.abortCtx.Done():
+			p.releaseWaiting(true) // the workers fail them at once
+		}
+	}
 	p.workers.Wait()
 	p.failures.close()
 	p.success.close()
@@ -445,6 +474,16 @@ func (p *Producer) emit(a *aggregate, shard int) {
 	case a.recs[0].hasEHK:
 		a.outerHash = a.recs[0].hash.String()
 	}
+	if p.shards != nil && shard >= 0 {
+		p.admit(&p.stages[shard], a)
+	} else {
+		p.toBatch(a)
+	}
+}
+
+// toBatch adds a to the batch being collected, sending the batch first if a
+// would not fit and after if it is full.
+func (p *Producer) toBatch(a *aggregate) {
 	size := a.size()
 	if len(p.batch) > 0 && p.bytes+size > p.cfg.BatchSize {
 		p.dispatch()
@@ -484,6 +523,13 @@ func (p *Producer) dispatch() {
 func (p *Producer) installMap(m *shardMap) {
 	p.shards = m
 	p.stages = make([]stage, len(m.ids))
+	if p.cfg.RateLimit > 0 {
+		now := time.Now()
+		for i := range p.stages {
+			p.stages[i].limit = newShardLimiter(p.cfg.RateLimit, now)
+		}
+	}
+	p.throttled = 0
 	p.current.Store(m)
 }
 
@@ -497,10 +543,16 @@ func (p *Producer) swapMap(m *shardMap) {
 			old = append(old, a)
 		}
 	}
-	for _, a := range p.batch {
+	emitted := p.batch
+	for i := range p.stages {
+		if l := p.stages[i].limit; l != nil {
+			emitted = append(emitted, l.waiting...)
+		}
+	}
+	for _, a := range emitted {
 		a.epoch.complete(len(a.recs)) // counted again when emitted anew
 	}
-	old = append(old, p.batch...)
+	old = append(old, emitted...)
 	p.batch, p.bytes = p.batch[:0], 0
 	p.installMap(m)
 	p.stats.mapUpdates.Add(1)

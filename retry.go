@@ -30,6 +30,7 @@ type counters struct {
 	wrongShard        atomic.Int64
 	mapUpdates        atomic.Int64
 	aborted           atomic.Int64 // user records failed by Shutdown's deadline
+	rateLimited       atomic.Int64 // Kinesis records held back by a shard's rate limit
 	received          atomic.Int64 // user records the drain goroutine took from the backlog
 }
 
@@ -146,6 +147,8 @@ func (p *Producer) attempt(batch, retry []*aggregate) []*aggregate {
 		}
 		a.lastErr = cause
 		switch {
+		case p.cfg.FailIfThrottled && isThrottle(cause):
+			p.fail(a, fmt.Errorf("%w: %w", ErrThrottled, cause))
 		case p.cfg.MaxAttempts > 0 && a.attempts >= p.cfg.MaxAttempts:
 			p.fail(a, fmt.Errorf("%w after %d attempts: %w", ErrAttemptsExhausted, a.attempts, cause))
 		case p.expired(a, now):
@@ -273,4 +276,16 @@ func lenRecords(out *kinesis.PutRecordsOutput) int {
 		return 0
 	}
 	return len(out.Records)
+}
+
+// throttleCode is the error code of a throttled PutRecords call or entry.
+const throttleCode = "ProvisionedThroughputExceededException"
+
+// isThrottle reports whether err says Kinesis throttled the write.
+func isThrottle(err error) bool {
+	var pe *PutRecordError
+	if errors.As(err, &pe) {
+		return pe.Code == throttleCode
+	}
+	return errorCode(err) == throttleCode
 }
