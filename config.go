@@ -149,6 +149,10 @@ type Config struct {
 	// instead of retrying it.
 	FailIfThrottled bool
 
+	// Metrics, when set, receives counts and timings as they happen. See the
+	// metrics/prometheus package for a ready adapter. Default none.
+	Metrics Metrics
+
 	// RequestTimeout is the time limit of one PutRecords call, applied when
 	// the client has PutRecordsWithContext. A call that times out is retried.
 	// Default 30s.

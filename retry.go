@@ -69,6 +69,12 @@ func (p *Producer) send(batch []*aggregate) {
 		<-p.sem
 		p.workers.Done()
 	}()
+	if m := p.cfg.Metrics; m != nil {
+		now := time.Now()
+		for _, a := range batch {
+			m.UserRecordsAggregated(len(a.recs), now.Sub(a.created))
+		}
+	}
 	for _, a := range batch {
 		a.encode()
 	}
@@ -115,7 +121,14 @@ func (p *Producer) attempt(batch, retry []*aggregate) []*aggregate {
 	for i, a := range batch {
 		entries[i] = a.entry
 	}
+	began := time.Now()
 	out, err := p.putRecords(entries)
+	if m := p.cfg.Metrics; m != nil {
+		m.Request(len(entries), time.Since(began), len(p.sem))
+		if err != nil {
+			m.PutError(metricCode(err), len(entries))
+		}
+	}
 	if err == nil && (out == nil || len(out.Records) != len(entries)) {
 		err = fmt.Errorf("PutRecords answered %d entries for %d records", lenRecords(out), len(entries))
 	}
@@ -140,6 +153,9 @@ func (p *Producer) attempt(batch, retry []*aggregate) []*aggregate {
 		case out.Records[i].ErrorCode != nil:
 			r := out.Records[i]
 			cause = &PutRecordError{Code: aws.StringValue(r.ErrorCode), Message: aws.StringValue(r.ErrorMessage)}
+			if m := p.cfg.Metrics; m != nil {
+				m.PutError(*r.ErrorCode, 1)
+			}
 		default:
 			p.checkShard(a, out.Records[i])
 			p.acknowledge(a, out.Records[i])
@@ -247,6 +263,9 @@ func (p *Producer) acknowledge(a *aggregate, res *kinesis.PutRecordsResultEntry)
 	p.stats.userRecordsPut.Add(int64(len(a.recs)))
 	p.stats.kinesisRecordsPut.Add(1)
 	p.stats.bytesPut.Add(int64(len(a.data)))
+	if m := p.cfg.Metrics; m != nil {
+		m.KinesisRecordPut(len(a.recs), len(a.data), a.attempts)
+	}
 	if p.results.Load() {
 		p.success.push(&SuccessRecord{
 			ShardID:        aws.StringValue(res.ShardId),
@@ -263,6 +282,9 @@ func (p *Producer) acknowledge(a *aggregate, res *kinesis.PutRecordsResultEntry)
 func (p *Producer) fail(a *aggregate, err error) {
 	users := a.userRecords()
 	p.stats.userRecordsFailed.Add(int64(len(users)))
+	if m := p.cfg.Metrics; m != nil {
+		m.UserRecordsFailed(len(users), err)
+	}
 	if !p.failures.push(&FailureRecord{Err: err, UserRecords: users}) {
 		p.cfg.Logger.Error("user records failed (nobody reads NotifyFailures)", err,
 			logValue("stream", p.cfg.StreamName), logValue("records", len(users)))
