@@ -3,6 +3,7 @@ package producer
 import (
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go/service/kinesis"
@@ -33,6 +34,9 @@ const (
 	DefaultBacklogCount = 500
 	// DefaultFlushInterval is the default longest wait of a buffered record.
 	DefaultFlushInterval = 5 * time.Second
+	// DefaultRecordMaxBufferedTime is the default longest wait of a record
+	// in its aggregate and batch.
+	DefaultRecordMaxBufferedTime = 100 * time.Millisecond
 	// DefaultShardRefreshInterval is how often the shard map is listed again.
 	DefaultShardRefreshInterval = time.Minute
 	// DefaultMaxAttempts is the default number of PutRecords attempts per record.
@@ -59,8 +63,14 @@ type PutRecordsAPI interface {
 // Config is the configuration of a Producer. Zero values take the defaults
 // named on each field; New and Start check every value.
 type Config struct {
-	// StreamName is the name of the Kinesis stream. Required.
+	// StreamName is the name of the Kinesis stream. Required unless
+	// StreamARN is set.
 	StreamName string
+
+	// StreamARN is the ARN of the stream, an alternative to StreamName
+	// (for example for a stream in another account). When set, requests
+	// name the stream by its ARN.
+	StreamARN string
 
 	// Client sends PutRecords. Required; *kinesis.Kinesis fits.
 	Client PutRecordsAPI
@@ -92,9 +102,19 @@ type Config struct {
 	// Default 24.
 	MaxConnections int
 
-	// FlushInterval is the longest a buffered record waits before its
-	// aggregate and batch are sent, however empty they are. Default 5s.
+	// FlushInterval is the period at which everything buffered is sent,
+	// however small the aggregates and batches are: the longest a record
+	// waits when RecordMaxBufferedTime is off. Default 5s.
 	FlushInterval time.Duration
+
+	// RecordMaxBufferedTime is the longest a user record waits in its
+	// aggregate and batch before they are sent, whatever the other
+	// thresholds (the KPL's RecordMaxBufferedTime). Lower means less latency
+	// and smaller, more numerous requests. Time held back by RateLimit is
+	// not counted. The effective bound is the smaller of this and
+	// FlushInterval. Default 100ms; negative turns it off, leaving
+	// FlushInterval alone.
+	RecordMaxBufferedTime time.Duration
 
 	// Logger receives the producer's log lines (never record data).
 	// Default: Standard(nil), the standard library logger on stderr.
@@ -187,6 +207,9 @@ func (c *Config) withDefaults() (Config, error) {
 	if v.FlushInterval == 0 {
 		v.FlushInterval = DefaultFlushInterval
 	}
+	if v.RecordMaxBufferedTime == 0 {
+		v.RecordMaxBufferedTime = DefaultRecordMaxBufferedTime
+	}
 	if v.Logger == nil {
 		v.Logger = Standard(nil)
 	}
@@ -223,8 +246,10 @@ func (c *Config) withDefaults() (Config, error) {
 // validate checks a Config whose defaults are in place.
 func (c *Config) validate() error {
 	switch {
-	case c.StreamName == "":
-		return fmt.Errorf("StreamName is required")
+	case c.StreamName == "" && c.StreamARN == "":
+		return fmt.Errorf("StreamName (or StreamARN) is required")
+	case c.StreamARN != "" && (!strings.HasPrefix(c.StreamARN, "arn:") || len(c.StreamARN) > 2048):
+		return fmt.Errorf("StreamARN %q is not a stream ARN", c.StreamARN)
 	case len(c.StreamName) > 128:
 		return fmt.Errorf("StreamName is %d characters, the limit is 128", len(c.StreamName))
 	case c.Client == nil:

@@ -260,3 +260,63 @@ func TestFailIfThrottled(t *testing.T) {
 		t.Fatalf("%d calls, want 1 (no retry)", c.calls)
 	}
 }
+
+func TestRecordMaxBufferedTimeBoundsTheWait(t *testing.T) {
+	c := &fakeClient{}
+	cfg := testConfig(c)
+	cfg.FlushInterval = time.Hour
+	cfg.RecordMaxBufferedTime = 60 * time.Millisecond
+	p := New(cfg)
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop()
+	for i := 0; i < 3; i++ {
+		start := time.Now()
+		if err := p.Put(recordData(i), "k"); err != nil {
+			t.Fatal(err)
+		}
+		for len(c.userRecords(t)) <= i {
+			if time.Since(start) > 2*time.Second {
+				t.Fatalf("record %d not sent within 2s", i)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		// The bound is 60ms; allow scheduling slack under -race.
+		if d := time.Since(start); d > 500*time.Millisecond {
+			t.Fatalf("record %d waited %v", i, d)
+		}
+	}
+}
+
+func TestStreamARNIsSentInsteadOfTheName(t *testing.T) {
+	const arn = "arn:aws:kinesis:us-east-1:123456789012:stream/orders"
+	c := &fakeClient{checkIn: func(in *kinesis.PutRecordsInput) error {
+		if aws.StringValue(in.StreamARN) != arn || in.StreamName != nil {
+			return fmt.Errorf("stream name %v, ARN %v", in.StreamName, in.StreamARN)
+		}
+		return nil
+	}}
+	cfg := testConfig(c)
+	cfg.StreamName, cfg.StreamARN, cfg.MaxAttempts = "", arn, 1
+	p := New(cfg)
+	failures := p.NotifyFailures()
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Put([]byte("x"), "k"); err != nil {
+		t.Fatal(err)
+	}
+	p.Stop()
+	for f := range failures {
+		t.Fatalf("failure: %v", f.Err)
+	}
+	if len(c.userRecords(t)) != 1 {
+		t.Fatal("record not delivered")
+	}
+	bad := testConfig(c)
+	bad.StreamName, bad.StreamARN = "", "orders"
+	if err := New(bad).Start(); !errors.Is(err, ErrInvalidConfig) {
+		t.Fatalf("Start with a bad ARN = %v", err)
+	}
+}

@@ -20,6 +20,7 @@ import (
 type Producer struct {
 	cfg     Config
 	cfgErr  error
+	stream  string // the stream's name or ARN, for log lines
 	lim     limits
 	hashing bool // shard-map mode: Put computes the partition key's hash
 
@@ -38,8 +39,9 @@ type Producer struct {
 	shards    *shardMap
 	stages    []stage
 	batch     []*aggregate
-	bytes     int // bytes of batch
-	throttled int // Kinesis records held back by the shards' rate limits
+	bytes     int       // bytes of batch
+	oldest    time.Time // creation of the oldest aggregate in batch
+	throttled int       // Kinesis records held back by the shards' rate limits
 	// maxThrottled is how many may be held back before the loop stops
 	// taking records: as many as the connections could have in flight.
 	maxThrottled int
@@ -86,6 +88,10 @@ func New(config *Config) *Producer {
 		return p
 	}
 	p.cfg = cfg
+	p.stream = cfg.StreamName
+	if cfg.StreamARN != "" {
+		p.stream = cfg.StreamARN
+	}
 	p.lim = limits{count: cfg.AggregateBatchCount, size: cfg.AggregateBatchSize, recordMax: cfg.MaxRecordSize}
 	p.hashing = cfg.GetShards != nil
 	p.maxThrottled = cfg.MaxConnections * cfg.BatchCount
@@ -125,11 +131,11 @@ func (p *Producer) Start() error {
 			err = fmt.Errorf("no open shards")
 		}
 		if err != nil {
-			return fmt.Errorf("%w: stream %s: %w", ErrShardListing, p.cfg.StreamName, err)
+			return fmt.Errorf("%w: stream %s: %w", ErrShardListing, p.stream, err)
 		}
 		m, err := newShardMap(shards, 1)
 		if err != nil {
-			return fmt.Errorf("%w: stream %s: %w", ErrShardListing, p.cfg.StreamName, err)
+			return fmt.Errorf("%w: stream %s: %w", ErrShardListing, p.stream, err)
 		}
 		p.installMap(m)
 		list = shards
@@ -141,7 +147,7 @@ func (p *Producer) Start() error {
 	} else {
 		close(p.refreshed)
 	}
-	p.cfg.Logger.Info("producer started", logValue("stream", p.cfg.StreamName), logValue("shards", len(p.stages)))
+	p.cfg.Logger.Info("producer started", logValue("stream", p.stream), logValue("shards", len(p.stages)))
 	return nil
 }
 
@@ -351,8 +357,13 @@ func (p *Producer) Shutdown(ctx context.Context) error {
 // collected and the shard map.
 func (p *Producer) loop() {
 	defer close(p.done)
-	tick := time.NewTicker(p.cfg.FlushInterval)
+	period := p.cfg.FlushInterval
+	if d := p.cfg.RecordMaxBufferedTime / 2; d > 0 && d < period {
+		period = d
+	}
+	tick := time.NewTicker(period)
 	defer tick.Stop()
+	lastFlush := time.Now()
 	throttle := time.NewTicker(throttleTick)
 	defer throttle.Stop()
 	for {
@@ -380,8 +391,13 @@ func (p *Producer) loop() {
 			}
 			p.stats.received.Add(1)
 			p.add(&r, time.Time{})
-		case <-tick.C:
-			p.flush()
+		case now := <-tick.C:
+			if now.Sub(lastFlush) >= p.cfg.FlushInterval-period/2 {
+				p.flush()
+				lastFlush = now
+			} else {
+				p.flushOlder(now.Add(-p.cfg.RecordMaxBufferedTime / 2))
+			}
 		case m := <-p.mapUpdates:
 			p.swapMap(m)
 		case <-throttleC:
@@ -407,7 +423,7 @@ func (p *Producer) shutdown() {
 	p.failures.close()
 	p.success.close()
 	p.abort(nil)
-	p.cfg.Logger.Info("producer stopped", logValue("stream", p.cfg.StreamName),
+	p.cfg.Logger.Info("producer stopped", logValue("stream", p.stream),
 		logValue("user_records_put", p.stats.userRecordsPut.Load()),
 		logValue("user_records_failed", p.stats.userRecordsFailed.Load()))
 }
@@ -488,6 +504,9 @@ func (p *Producer) toBatch(a *aggregate) {
 	if len(p.batch) > 0 && p.bytes+size > p.cfg.BatchSize {
 		p.dispatch()
 	}
+	if len(p.batch) == 0 || a.created.Before(p.oldest) {
+		p.oldest = a.created
+	}
 	p.batch = append(p.batch, a)
 	p.bytes += size
 	if len(p.batch) >= p.cfg.BatchCount {
@@ -504,6 +523,21 @@ func (p *Producer) flush() {
 		}
 	}
 	p.dispatch()
+}
+
+// flushOlder sends the open aggregates created at or before cut, and the
+// batch if its oldest aggregate is that old. Ticking every half
+// RecordMaxBufferedTime, it keeps every record's wait under that bound.
+func (p *Producer) flushOlder(cut time.Time) {
+	for i := range p.stages {
+		if st := &p.stages[i]; st.agg != nil && !st.agg.created.After(cut) {
+			p.emit(st.agg, i)
+			st.agg = nil
+		}
+	}
+	if len(p.batch) > 0 && !p.oldest.After(cut) {
+		p.dispatch()
+	}
 }
 
 // dispatch hands the batch to a worker, waiting for a free connection.
@@ -564,7 +598,7 @@ func (p *Producer) swapMap(m *shardMap) {
 		}
 		a.release()
 	}
-	p.cfg.Logger.Info("shard map updated", logValue("stream", p.cfg.StreamName),
+	p.cfg.Logger.Info("shard map updated", logValue("stream", p.stream),
 		logValue("shards", len(m.ids)), logValue("rehomed_records", moved))
 }
 
@@ -605,7 +639,7 @@ func (p *Producer) refresher(last []*kinesis.Shard) {
 		if err != nil {
 			wait := retry.Duration()
 			p.cfg.Logger.Error("shard listing failed, keeping the old map", err,
-				logValue("stream", p.cfg.StreamName), logValue("retry_in", wait))
+				logValue("stream", p.stream), logValue("retry_in", wait))
 			timer.Reset(wait)
 			continue
 		}

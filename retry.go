@@ -140,7 +140,7 @@ func (p *Producer) attempt(batch, retry []*aggregate) []*aggregate {
 		return retry
 	}
 	if err != nil && p.cfg.Verbose {
-		p.cfg.Logger.Error("PutRecords failed, will retry", err, logValue("stream", p.cfg.StreamName),
+		p.cfg.Logger.Error("PutRecords failed, will retry", err, logValue("stream", p.stream),
 			logValue("records", len(entries)))
 	}
 	now := time.Now()
@@ -187,7 +187,7 @@ func (p *Producer) checkShard(a *aggregate, res *kinesis.PutRecordsResultEntry) 
 	p.stats.wrongShard.Add(1)
 	if p.cfg.Verbose {
 		p.cfg.Logger.Info("record landed on another shard than predicted",
-			logValue("stream", p.cfg.StreamName), logValue("predicted", want), logValue("actual", *res.ShardId))
+			logValue("stream", p.stream), logValue("predicted", want), logValue("actual", *res.ShardId))
 	}
 	p.requestRefresh()
 }
@@ -248,7 +248,12 @@ func (p *Producer) sleep(attempt int, batch []*aggregate) {
 // client supports a context.
 func (p *Producer) putRecords(entries []*kinesis.PutRecordsRequestEntry) (*kinesis.PutRecordsOutput, error) {
 	p.stats.requests.Add(1)
-	input := &kinesis.PutRecordsInput{StreamName: aws.String(p.cfg.StreamName), Records: entries}
+	input := &kinesis.PutRecordsInput{Records: entries}
+	if p.cfg.StreamARN != "" {
+		input.StreamARN = aws.String(p.cfg.StreamARN)
+	} else {
+		input.StreamName = aws.String(p.cfg.StreamName)
+	}
 	if c, ok := p.cfg.Client.(putRecordsWithContext); ok {
 		ctx, cancel := context.WithTimeout(p.abortCtx, p.cfg.RequestTimeout)
 		defer cancel()
@@ -287,7 +292,7 @@ func (p *Producer) fail(a *aggregate, err error) {
 	}
 	if !p.failures.push(&FailureRecord{Err: err, UserRecords: users}) {
 		p.cfg.Logger.Error("user records failed (nobody reads NotifyFailures)", err,
-			logValue("stream", p.cfg.StreamName), logValue("records", len(users)))
+			logValue("stream", p.stream), logValue("records", len(users)))
 	}
 	a.epoch.complete(len(a.recs))
 	a.release()

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/big"
 	"sort"
+	"strings"
 
 	"github.com/aws/aws-sdk-go/aws"
 	"github.com/aws/aws-sdk-go/service/kinesis"
@@ -25,10 +26,15 @@ type ListShardsAPI interface {
 // NextToken carries no StreamName, as the API requires). Closed shards (those
 // with an ending sequence number) are left out and the rest sorted by hash
 // range. It reports updated=false when the open shards are the same as old.
+// streamName may also be a stream ARN (starting with "arn:"), which is then
+// sent as StreamARN.
 func GetKinesisShardsFunc(client ListShardsAPI, streamName string) GetShardsFunc {
 	return func(old []*kinesis.Shard) ([]*kinesis.Shard, bool, error) {
 		var shards []*kinesis.Shard
 		input := &kinesis.ListShardsInput{StreamName: aws.String(streamName)}
+		if strings.HasPrefix(streamName, "arn:") {
+			input = &kinesis.ListShardsInput{StreamARN: aws.String(streamName)}
+		}
 		for page := 0; ; page++ {
 			out, err := client.ListShards(input)
 			if err != nil {
