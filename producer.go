@@ -384,13 +384,14 @@ func (p *Producer) loop() {
 				p.shutdown()
 				return
 			}
-			if r.marker != nil {
-				p.flush()
-				p.nextEpoch(r.marker)
-				continue
+			p.take(&r)
+			// Take what is already waiting with plain receives, cheaper
+			// than a select: only this goroutine receives, so they cannot
+			// block. Bounded, so that ticks and map updates are not starved.
+			for n := min(len(p.records), 256); n > 0 && p.throttled < p.maxThrottled; n-- {
+				r = <-p.records
+				p.take(&r)
 			}
-			p.stats.received.Add(1)
-			p.add(&r, time.Time{})
 		case now := <-tick.C:
 			if now.Sub(lastFlush) >= p.cfg.FlushInterval-period/2 {
 				p.flush()
@@ -404,6 +405,17 @@ func (p *Producer) loop() {
 			p.releaseWaiting(false)
 		}
 	}
+}
+
+// take handles one item from the backlog: a record or a flush marker.
+func (p *Producer) take(r *record) {
+	if r.marker != nil {
+		p.flush()
+		p.nextEpoch(r.marker)
+		return
+	}
+	p.stats.received.Add(1)
+	p.add(r, time.Time{})
 }
 
 // shutdown runs on the drain goroutine once the backlog is closed and empty.
