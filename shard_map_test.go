@@ -1,0 +1,388 @@
+package producer
+
+import (
+	"errors"
+	"fmt"
+	"math/big"
+	"math/rand/v2"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-sdk-go/aws"
+	"github.com/aws/aws-sdk-go/aws/awserr"
+	"github.com/aws/aws-sdk-go/service/kinesis"
+)
+
+// fakeLister is a ListShards client that serves pages and keeps every input.
+type fakeLister struct {
+	mu     sync.Mutex
+	pages  [][]*kinesis.Shard
+	fail   map[int]error // page index -> error
+	inputs []*kinesis.ListShardsInput
+}
+
+func (l *fakeLister) ListShards(in *kinesis.ListShardsInput) (*kinesis.ListShardsOutput, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	cp := *in
+	l.inputs = append(l.inputs, &cp)
+	page := 0
+	if in.NextToken != nil {
+		if _, err := fmt.Sscanf(*in.NextToken, "token-%d", &page); err != nil {
+			return nil, awserr.New("InvalidArgumentException", "bad token", nil)
+		}
+	}
+	if err := l.fail[page]; err != nil {
+		return nil, err
+	}
+	out := &kinesis.ListShardsOutput{Shards: l.pages[page]}
+	if page+1 < len(l.pages) {
+		out.NextToken = aws.String(fmt.Sprintf("token-%d", page+1))
+	}
+	return out, nil
+}
+
+func shard(id, start, end string, closed bool) *kinesis.Shard {
+	s := &kinesis.Shard{
+		ShardId:             aws.String(id),
+		HashKeyRange:        &kinesis.HashKeyRange{StartingHashKey: aws.String(start), EndingHashKey: aws.String(end)},
+		SequenceNumberRange: &kinesis.SequenceNumberRange{StartingSequenceNumber: aws.String("1")},
+	}
+	if closed {
+		s.SequenceNumberRange.EndingSequenceNumber = aws.String("2")
+	}
+	return s
+}
+
+const maxHash = "340282366920938463463374607431768211455"
+
+func shardIDs(shards []*kinesis.Shard) []string {
+	ids := make([]string, len(shards))
+	for i, s := range shards {
+		ids[i] = aws.StringValue(s.ShardId)
+	}
+	return ids
+}
+
+func TestGetKinesisShardsFunc(t *testing.T) {
+	// Starting keys that sort differently as strings and as numbers.
+	l := &fakeLister{pages: [][]*kinesis.Shard{
+		{
+			shard("s-100", "100", "999", false),
+			shard("s-old", "0", maxHash, true),
+			shard("s-9", "9", "99", false),
+		},
+		{
+			shard("s-1000", "1000", "99999999999999999999", false),
+			shard("s-closed", "5", "7", true),
+		},
+		{
+			shard("s-0", "0", "8", false),
+			shard("s-big", "100000000000000000000", maxHash, false),
+		},
+	}}
+	// A shard without a sequence number range is open.
+	l.pages[2][0].SequenceNumberRange = nil
+	get := GetKinesisShardsFunc(l, "my-stream")
+	shards, updated, err := get(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !updated {
+		t.Fatal("first listing not reported as updated")
+	}
+	want := []string{"s-0", "s-9", "s-100", "s-1000", "s-big"}
+	if got := shardIDs(shards); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("shards %v, want %v (open shards sorted by numeric starting hash key)", got, want)
+	}
+	if len(l.inputs) != 3 {
+		t.Fatalf("%d ListShards calls for 3 pages", len(l.inputs))
+	}
+	for i, in := range l.inputs {
+		if i == 0 {
+			if aws.StringValue(in.StreamName) != "my-stream" || in.NextToken != nil {
+				t.Errorf("first call: StreamName %v NextToken %v", aws.StringValue(in.StreamName), aws.StringValue(in.NextToken))
+			}
+			continue
+		}
+		if in.StreamName != nil || in.StreamARN != nil {
+			t.Errorf("call %d sends StreamName %q with NextToken %q", i+1, aws.StringValue(in.StreamName), aws.StringValue(in.NextToken))
+		}
+		if aws.StringValue(in.NextToken) != fmt.Sprintf("token-%d", i) {
+			t.Errorf("call %d: NextToken %q", i+1, aws.StringValue(in.NextToken))
+		}
+	}
+
+	// The same shards again: not updated.
+	again, updated, err := get(shards)
+	if err != nil || updated {
+		t.Fatalf("same shards: updated %v, err %v", updated, err)
+	}
+	if updated && len(again) != len(shards) {
+		t.Fatal("same shards came back different")
+	}
+
+	// The same shards as fresh values (not the same pointers): still not updated.
+	copies := make([]*kinesis.Shard, len(shards))
+	for i, s := range shards {
+		copies[i] = shard(aws.StringValue(s.ShardId), aws.StringValue(s.HashKeyRange.StartingHashKey), aws.StringValue(s.HashKeyRange.EndingHashKey), false)
+	}
+	if _, updated, err := get(copies); err != nil || updated {
+		t.Fatalf("equal shards: updated %v, err %v", updated, err)
+	}
+
+	// A split: updated.
+	l.pages[2] = append(l.pages[2], shard("s-new", "50000000000000000000000", maxHash, false))
+	l.pages[2][1] = shard("s-big", "100000000000000000000", "49999999999999999999999", false)
+	shards2, updated, err := get(shards)
+	if err != nil || !updated {
+		t.Fatalf("after a split: updated %v, err %v", updated, err)
+	}
+	want = []string{"s-0", "s-9", "s-100", "s-1000", "s-big", "s-new"}
+	if got := shardIDs(shards2); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("shards %v, want %v", got, want)
+	}
+	// A changed range with the same ids is an update too.
+	old := append([]*kinesis.Shard(nil), shards2...)
+	l.pages[2][2] = shard("s-new", "50000000000000000000001", maxHash, false)
+	if _, updated, err := get(old); err != nil || !updated {
+		t.Fatalf("after a range change: updated %v, err %v", updated, err)
+	}
+}
+
+func TestGetKinesisShardsFuncErrors(t *testing.T) {
+	cause := awserr.New("LimitExceededException", "slow down", nil)
+	for _, page := range []int{0, 1} {
+		l := &fakeLister{
+			pages: [][]*kinesis.Shard{{shard("a", "0", "10", false)}, {shard("b", "11", maxHash, false)}},
+			fail:  map[int]error{page: cause},
+		}
+		shards, updated, err := GetKinesisShardsFunc(l, "s")(nil)
+		if err == nil || shards != nil || updated {
+			t.Fatalf("page %d failing: shards %v updated %v err %v", page, shards, updated, err)
+		}
+		if !errors.Is(err, cause) {
+			t.Errorf("page %d: error %v does not wrap the ListShards error", page, err)
+		}
+		var ae awserr.Error
+		if !errors.As(err, &ae) || ae.Code() != "LimitExceededException" {
+			t.Errorf("page %d: AWS code lost: %v", page, err)
+		}
+	}
+	// A shard with an unparsable hash key range.
+	l := &fakeLister{pages: [][]*kinesis.Shard{{shard("a", "zero", maxHash, false)}}}
+	if _, _, err := GetKinesisShardsFunc(l, "s")(nil); err == nil {
+		t.Error("no error for a non-decimal starting hash key")
+	}
+	l = &fakeLister{pages: [][]*kinesis.Shard{{{ShardId: aws.String("a")}}}}
+	if _, _, err := GetKinesisShardsFunc(l, "s")(nil); err == nil {
+		t.Error("no error for a shard without a hash key range")
+	}
+}
+
+func TestStaticGetShardsFunc(t *testing.T) {
+	two128 := new(big.Int).Lsh(big.NewInt(1), 128)
+	for _, n := range []int{1, 2, 3, 7, 10, 64, 500} {
+		get := StaticGetShardsFunc(n)
+		shards, updated, err := get(nil)
+		if err != nil || !updated || len(shards) != n {
+			t.Fatalf("n=%d: %d shards, updated %v, err %v", n, len(shards), updated, err)
+		}
+		rs := rangesOf(t, shards)
+		ids := map[string]bool{}
+		next := big.NewInt(0)
+		for i, r := range rs {
+			if ids[r.id] {
+				t.Fatalf("n=%d: shard id %s twice", n, r.id)
+			}
+			ids[r.id] = true
+			if r.start.Cmp(next) != 0 {
+				t.Fatalf("n=%d: shard %d starts at %s, want %s", n, i, r.start, next)
+			}
+			if r.end.Cmp(r.start) < 0 {
+				t.Fatalf("n=%d: shard %d ends before it starts", n, i)
+			}
+			if shards[i].SequenceNumberRange != nil && shards[i].SequenceNumberRange.EndingSequenceNumber != nil {
+				t.Fatalf("n=%d: shard %d is closed", n, i)
+			}
+			next = new(big.Int).Add(r.end, big.NewInt(1))
+		}
+		if next.Cmp(two128) != 0 {
+			t.Fatalf("n=%d: ranges end at %s, want 2^128-1", n, bigSub(next, 1))
+		}
+		// Equal shares (the last one may take the remainder).
+		share := new(big.Int).Div(two128, big.NewInt(int64(n)))
+		for i, r := range rs[:n-1] {
+			if w := new(big.Int).Sub(r.end, r.start); w.Cmp(bigSub(share, 1)) != 0 {
+				t.Fatalf("n=%d: shard %d has width %s+1, want %s", n, i, w, share)
+			}
+		}
+		if _, err := newShardMap(shards, 1); err != nil {
+			t.Fatalf("n=%d: newShardMap: %v", n, err)
+		}
+		again, updated, err := get(shards)
+		if err != nil || updated || again != nil {
+			t.Fatalf("n=%d: second call: %d shards, updated %v, err %v", n, len(again), updated, err)
+		}
+	}
+	for _, n := range []int{0, -1} {
+		if _, _, err := StaticGetShardsFunc(n)(nil); err == nil {
+			t.Errorf("StaticGetShardsFunc(%d): no error", n)
+		}
+	}
+}
+
+// randomShards makes count shards with random boundaries over the hash
+// space, and gaps between some of them when gaps is set.
+func randomShards(rng *rand.Rand, count int, gaps bool) []*kinesis.Shard {
+	max := bigSub(new(big.Int).Lsh(big.NewInt(1), 128), 1)
+	cuts := map[string]*big.Int{}
+	for len(cuts) < 2*count {
+		x := randomHash(rng)
+		cuts[x.String()] = x
+	}
+	var sorted []*big.Int
+	for _, x := range cuts {
+		sorted = append(sorted, x)
+	}
+	for i := range sorted {
+		for j := i + 1; j < len(sorted); j++ {
+			if sorted[j].Cmp(sorted[i]) < 0 {
+				sorted[i], sorted[j] = sorted[j], sorted[i]
+			}
+		}
+	}
+	var shards []*kinesis.Shard
+	start := big.NewInt(0)
+	for i := 0; i < count; i++ {
+		end := sorted[2*i]
+		if i == count-1 {
+			end = max
+		}
+		if end.Cmp(start) < 0 {
+			end = start
+		}
+		shards = append(shards, shard(fmt.Sprintf("shard-%d", i), start.String(), end.String(), false))
+		next := new(big.Int).Add(end, big.NewInt(1))
+		if gaps && rng.IntN(2) == 0 && sorted[2*i+1].Cmp(next) > 0 {
+			next = sorted[2*i+1]
+		}
+		start = next
+		if i < count-1 && start.Cmp(max) > 0 {
+			break
+		}
+	}
+	// Hand them over shuffled: newShardMap sorts.
+	rng.Shuffle(len(shards), func(i, j int) { shards[i], shards[j] = shards[j], shards[i] })
+	return shards
+}
+
+func TestShardMapFind(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	type setup struct {
+		name   string
+		shards []*kinesis.Shard
+	}
+	var setups []setup
+	for _, n := range []int{1, 10, 500} {
+		setups = append(setups, setup{fmt.Sprintf("static-%d", n), staticShards(t, n)})
+		setups = append(setups, setup{fmt.Sprintf("random-%d", n), randomShards(rng, n, false)})
+		setups = append(setups, setup{fmt.Sprintf("gaps-%d", n), randomShards(rng, n, true)})
+	}
+	for _, s := range setups {
+		t.Run(s.name, func(t *testing.T) {
+			order := shardIDs(s.shards)
+			m, err := newShardMap(s.shards, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(shardIDs(s.shards)) != fmt.Sprint(order) {
+				t.Fatal("newShardMap reordered the caller's slice")
+			}
+			rs := rangesOf(t, m.shards)
+			probe := func(x *big.Int) {
+				t.Helper()
+				h, err := hashFromBig(x)
+				if err != nil {
+					return
+				}
+				want := findRange(rs, x)
+				got := m.find(h)
+				if got != want {
+					t.Fatalf("find(%s) = %d, linear scan says %d", x, got, want)
+				}
+				if got >= 0 && m.ids[got] != rs[got].id {
+					t.Fatalf("find(%s): id %s, want %s", x, m.ids[got], rs[got].id)
+				}
+			}
+			for _, r := range rs {
+				probe(r.start)
+				probe(r.end)
+				probe(bigSub(r.start, 1))
+				probe(new(big.Int).Add(r.end, big.NewInt(1)))
+			}
+			for i := 0; i < 3000; i++ {
+				probe(randomHash(rng))
+			}
+			for i := 0; i < 500; i++ {
+				probe(md5Big(fmt.Sprint(i)))
+			}
+		})
+	}
+}
+
+func TestShardMapGap(t *testing.T) {
+	m, err := newShardMap([]*kinesis.Shard{
+		shard("high", "1000", maxHash, false),
+		shard("low", "0", "99", false),
+		shard("mid", "200", "299", false),
+	}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(m.ids) != "[low mid high]" {
+		t.Fatalf("ids %v", m.ids)
+	}
+	for v, want := range map[uint64]int{0: 0, 99: 0, 100: -1, 150: -1, 199: -1, 200: 1, 299: 1, 300: -1, 999: -1, 1000: 2} {
+		if got := m.find(hash128{lo: v}); got != want {
+			t.Errorf("find(%d) = %d, want %d", v, got, want)
+		}
+	}
+	if got := m.find(hash128{hi: ^uint64(0), lo: ^uint64(0)}); got != 2 {
+		t.Errorf("find(2^128-1) = %d", got)
+	}
+	if m.startKeys[1] != "200" {
+		t.Errorf("startKeys %v", m.startKeys)
+	}
+
+	// A map that does not start at 0 nor reach the top.
+	m, err = newShardMap([]*kinesis.Shard{shard("only", "10", "20", false)}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for v, want := range map[uint64]int{0: -1, 9: -1, 10: 0, 20: 0, 21: -1} {
+		if got := m.find(hash128{lo: v}); got != want {
+			t.Errorf("find(%d) = %d, want %d", v, got, want)
+		}
+	}
+	if got := m.find(hash128{hi: 1}); got != -1 {
+		t.Errorf("find(2^64) = %d, want -1", got)
+	}
+}
+
+func TestNewShardMapRejects(t *testing.T) {
+	for name, shards := range map[string][]*kinesis.Shard{
+		"overlap":           {shard("a", "0", "100", false), shard("b", "100", maxHash, false)},
+		"overlap unsorted":  {shard("b", "50", maxHash, false), shard("a", "0", "60", false)},
+		"inside another":    {shard("a", "0", maxHash, false), shard("b", "5", "6", false)},
+		"end before start":  {shard("a", "10", "9", false)},
+		"bad start":         {shard("a", "x", maxHash, false)},
+		"bad end":           {shard("a", "0", "-1", false)},
+		"end over 2^128-1":  {shard("a", "0", "340282366920938463463374607431768211456", false)},
+		"no hash key range": {{ShardId: aws.String("a")}},
+	} {
+		if _, err := newShardMap(shards, 1); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
