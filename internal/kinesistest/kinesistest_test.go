@@ -339,3 +339,31 @@ func TestClientIgnoresAmbientAWSConfig(t *testing.T) {
 		t.Errorf("WithMaxRetries(4) gave MaxRetries %d", aws.IntValue(c.Config.MaxRetries))
 	}
 }
+
+// TestReadStreamForPrograms checks the error-returning helpers programs use:
+// they read what ReadAll and Shards read, and report a missing stream as an
+// error.
+func TestReadStreamForPrograms(t *testing.T) {
+	t.Parallel()
+	srv := kinesistest.Shared(t)
+	client := srv.Client(t, nil)
+	stream := srv.CreateStream(t, 2)
+	want := putRandom(t, client, stream, rand.New(rand.NewSource(4)), 300)
+
+	got, err := kinesistest.ReadStream(client, stream)
+	if err != nil {
+		t.Fatalf("ReadStream: %v", err)
+	}
+	checkRecords(t, got, want)
+	shards, err := kinesistest.ListAllShards(client, stream)
+	if err != nil || len(shards) != 2 {
+		t.Fatalf("ListAllShards: %d shards, %v; want 2, nil", len(shards), err)
+	}
+
+	if _, err := kinesistest.ReadStream(client, "no-such-stream"); err == nil {
+		t.Errorf("ReadStream of a missing stream: no error")
+	}
+	if _, err := kinesistest.ListAllShards(client, "no-such-stream"); err == nil {
+		t.Errorf("ListAllShards of a missing stream: no error")
+	}
+}

@@ -111,6 +111,13 @@ func Shards(tb testing.TB, client kinesisiface.KinesisAPI, stream string) []*kin
 	return shards
 }
 
+// ListAllShards returns all shards of the stream, open and closed, in the
+// order the server lists them. It is Shards for programs, which get the
+// error instead of a failed test.
+func ListAllShards(client kinesisiface.KinesisAPI, stream string) ([]*kinesis.Shard, error) {
+	return listShards(client, stream)
+}
+
 func listShards(client kinesisiface.KinesisAPI, stream string) ([]*kinesis.Shard, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), helperTimeout)
 	defer cancel()
@@ -171,20 +178,30 @@ func ShardForHashKey(shards []*kinesis.Shard, hashKey *big.Int) *kinesis.Shard {
 // not end.
 func ReadAll(tb testing.TB, client kinesisiface.KinesisAPI, stream string) []Record {
 	tb.Helper()
-	shards, err := listShards(client, stream)
+	recs, err := ReadStream(client, stream)
 	if err != nil {
 		tb.Fatalf("kinesistest: %v", err)
+	}
+	return recs
+}
+
+// ReadStream reads the stream as ReadAll does, for programs: it returns an
+// error instead of failing a test.
+func ReadStream(client kinesisiface.KinesisAPI, stream string) ([]Record, error) {
+	shards, err := listShards(client, stream)
+	if err != nil {
+		return nil, err
 	}
 	var all []Record
 	for _, sh := range shards {
 		closed := sh.SequenceNumberRange != nil && sh.SequenceNumberRange.EndingSequenceNumber != nil
 		recs, err := readShard(client, stream, aws.StringValue(sh.ShardId), closed)
 		if err != nil {
-			tb.Fatalf("kinesistest: %v", err)
+			return nil, err
 		}
 		all = append(all, recs...)
 	}
-	return all
+	return all, nil
 }
 
 // readShard reads one shard from TRIM_HORIZON until it has nothing more: an
