@@ -4,10 +4,14 @@ import (
 	"errors"
 	"math"
 	"math/big"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 )
+
+// maxUint32 is a variable so that the tests compile where int has 32 bits.
+var maxUint32 int64 = math.MaxUint32
 
 func TestConfigDefaults(t *testing.T) {
 	c := &fakeClient{}
@@ -23,7 +27,7 @@ func TestConfigDefaults(t *testing.T) {
 		{"BacklogCount", got.BacklogCount, 500},
 		{"BatchCount", got.BatchCount, 500},
 		{"BatchSize", got.BatchSize, 5 << 20},
-		{"AggregateBatchCount", got.AggregateBatchCount, int(math.MaxUint32)},
+		{"AggregateBatchCount", uint64(got.AggregateBatchCount), uint64(math.MaxUint32)},
 		{"AggregateBatchSize", got.AggregateBatchSize, 50 * 1024},
 		{"MaxConnections", got.MaxConnections, 24},
 		{"FlushInterval", got.FlushInterval, 5 * time.Second},
@@ -81,12 +85,16 @@ func TestConfigKeepsSetValues(t *testing.T) {
 
 func TestConfigGoodEdges(t *testing.T) {
 	for name, mod := range map[string]func(*Config){
-		"BatchCount 1":                   func(c *Config) { c.BatchCount = 1 },
-		"BatchCount 500":                 func(c *Config) { c.BatchCount = 500 },
-		"MaxConnections 1":               func(c *Config) { c.MaxConnections = 1 },
-		"MaxConnections 256":             func(c *Config) { c.MaxConnections = 256 },
-		"AggregateBatchCount 1":          func(c *Config) { c.AggregateBatchCount = 1 },
-		"AggregateBatchCount 2^32-1":     func(c *Config) { c.AggregateBatchCount = math.MaxUint32 },
+		"BatchCount 1":          func(c *Config) { c.BatchCount = 1 },
+		"BatchCount 500":        func(c *Config) { c.BatchCount = 500 },
+		"MaxConnections 1":      func(c *Config) { c.MaxConnections = 1 },
+		"MaxConnections 256":    func(c *Config) { c.MaxConnections = 256 },
+		"AggregateBatchCount 1": func(c *Config) { c.AggregateBatchCount = 1 },
+		"AggregateBatchCount 2^32-1": func(c *Config) {
+			if strconv.IntSize == 64 {
+				c.AggregateBatchCount = int(maxUint32)
+			}
+		},
 		"AggregateBatchSize 1":           func(c *Config) { c.AggregateBatchSize = 1 },
 		"AggregateBatchSize = record":    func(c *Config) { c.AggregateBatchSize = c.MaxRecordSize },
 		"MaxRecordSize 10 MiB":           func(c *Config) { c.MaxRecordSize, c.BatchSize = MaxRecordSizeLimit, MaxBatchSizeLimit },
@@ -124,7 +132,6 @@ func badConfigs() map[string]*Config {
 		"BatchSize over 10 MiB":             func(c *Config) { c.BatchSize = MaxBatchSizeLimit + 1 },
 		"BatchSize under MaxRecordSize":     func(c *Config) { c.BatchSize = DefaultMaxRecordSize - 1 },
 		"AggregateBatchCount -1":            func(c *Config) { c.AggregateBatchCount = -1 },
-		"AggregateBatchCount 2^32":          func(c *Config) { c.AggregateBatchCount = math.MaxUint32 + 1 },
 		"AggregateBatchSize -1":             func(c *Config) { c.AggregateBatchSize = -1 },
 		"AggregateBatchSize over record":    func(c *Config) { c.AggregateBatchSize = DefaultMaxRecordSize + 1 },
 		"MaxConnections -1":                 func(c *Config) { c.MaxConnections = -1 },
@@ -138,6 +145,9 @@ func badConfigs() map[string]*Config {
 		"RetryBackoffMax -1":                func(c *Config) { c.RetryBackoffMin, c.RetryBackoffMax = time.Millisecond, -1 },
 		"RequestTimeout -1":                 func(c *Config) { c.RequestTimeout = -1 },
 		"AggregateBatchSize over MaxRecord": func(c *Config) { c.MaxRecordSize, c.AggregateBatchSize = 1000, 1001 },
+	}
+	if strconv.IntSize == 64 {
+		mods["AggregateBatchCount 2^32"] = func(c *Config) { c.AggregateBatchCount = int(maxUint32 + 1) }
 	}
 	out := make(map[string]*Config, len(mods)+1)
 	for name, mod := range mods {

@@ -386,3 +386,18 @@ func TestNewShardMapRejects(t *testing.T) {
 		}
 	}
 }
+
+func TestGetKinesisShardsFuncARN(t *testing.T) {
+	const arn = "arn:aws:kinesis:eu-west-1:123456789012:stream/orders"
+	l := &fakeLister{pages: [][]*kinesis.Shard{{shard("a", "0", "10", false)}, {shard("b", "11", maxHash, false)}}}
+	shards, _, err := GetKinesisShardsFunc(l, arn)(nil)
+	if err != nil || len(shards) != 2 {
+		t.Fatalf("%d shards, %v", len(shards), err)
+	}
+	if in := l.inputs[0]; aws.StringValue(in.StreamARN) != arn || in.StreamName != nil {
+		t.Errorf("first call: StreamName %q StreamARN %q", aws.StringValue(in.StreamName), aws.StringValue(in.StreamARN))
+	}
+	if in := l.inputs[1]; in.StreamARN != nil || in.StreamName != nil || in.NextToken == nil {
+		t.Errorf("second call: StreamName %q StreamARN %q NextToken %q", aws.StringValue(in.StreamName), aws.StringValue(in.StreamARN), aws.StringValue(in.NextToken))
+	}
+}
