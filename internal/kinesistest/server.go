@@ -104,6 +104,7 @@ func Start() (*Server, error) {
 	cmd.Stdout = out
 	cmd.Stderr = out
 	cmd.WaitDelay = stopGrace
+	detach(cmd)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, fmt.Errorf("kinesistest: stdin pipe: %w", err)
