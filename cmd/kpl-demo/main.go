@@ -1,0 +1,671 @@
+// Command kpl-demo puts records into a Kinesis stream through the producer
+// with a live progress line, stops it, reads the stream back, verifies every
+// record and prints a summary.
+//
+// With no flags it starts a local Kinesis-compatible server (kinesalite,
+// installed at the repository root by `npm ci`; `make demo` does both),
+// creates a stream with -shards shards, and stops the server at the end.
+//
+// With -endpoint or -region it works against the existing stream named by
+// -stream, with credentials from the standard AWS SDK chain (environment,
+// shared config, instance role). It creates no stream then, and reads the
+// stream back only with -verify: records of other writers or earlier runs
+// are counted and left alone.
+//
+// Every record carries a run id and its sequence number, followed by
+// content derived from both, and a UUID-like partition key also derived
+// from both, so the read-back can check each record's key and data without
+// keeping them. The read-back also checks the rule by which KCL consumers
+// drop records: every user record must lie in the hash range of the shard it
+// was read from.
+//
+// Exit status: 0 when every record was acknowledged and (when read back)
+// found intact, on the right shard; 1 when anything failed, is missing,
+// corrupt or misplaced, or on an error; 2 for bad flags; 130 when
+// interrupted.
+package main
+
+import (
+	"context"
+	"crypto/md5"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"math/big"
+	"os"
+	"os/signal"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/aws/aws-sdk-go/aws"
+	"github.com/aws/aws-sdk-go/aws/request"
+	"github.com/aws/aws-sdk-go/aws/session"
+	"github.com/aws/aws-sdk-go/service/kinesis"
+
+	"github.com/kplgo/producer"
+	"github.com/kplgo/producer/deaggregator"
+	"github.com/kplgo/producer/internal/kinesistest"
+)
+
+// headerSize is the size of the run id and sequence number that start every
+// record's data.
+const headerSize = 16
+
+// interruptGrace is how long the producer may still deliver records after
+// an interrupt.
+const interruptGrace = 2 * time.Second
+
+// Exit codes.
+const (
+	exitOK          = 0
+	exitFailed      = 1
+	exitUsage       = 2
+	exitInterrupted = 130
+)
+
+// options are the command-line settings.
+type options struct {
+	endpoint   string
+	region     string
+	stream     string
+	shards     int
+	records    int
+	size       int
+	goroutines int
+	rateLimit  int
+	verify     bool
+	verbose    bool
+
+	run      uint64        // run id; random when 0
+	progress time.Duration // interval of the progress line
+}
+
+// local reports whether the demo runs against its own local server.
+func (o *options) local() bool { return o.endpoint == "" && o.region == "" }
+
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	o := options{progress: 500 * time.Millisecond}
+	fs := flag.NewFlagSet("kpl-demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.endpoint, "endpoint", "", "Kinesis endpoint URL; with it (or -region) the demo uses an existing stream instead of a local server")
+	fs.StringVar(&o.region, "region", "", "AWS region of the stream (default: from the AWS SDK's environment and shared config)")
+	fs.StringVar(&o.stream, "stream", "", "stream name (required with -endpoint or -region; default kpl-demo on the local server)")
+	fs.IntVar(&o.shards, "shards", 4, "shards of the stream created on the local server")
+	fs.IntVar(&o.records, "records", 200000, "records to put")
+	fs.IntVar(&o.size, "size", 200, fmt.Sprintf("bytes of data per record (at least %d)", headerSize))
+	fs.IntVar(&o.goroutines, "goroutines", 8, "goroutines calling Put")
+	fs.IntVar(&o.rateLimit, "rate-limit", 0, "per-shard rate limit in percent of a shard's write limits (0: the producer's default, 150; negative: off)")
+	fs.BoolVar(&o.verify, "verify", false, "read the stream back and verify it (always done on the local server)")
+	fs.BoolVar(&o.verbose, "v", false, "show the producer's log")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: kpl-demo [flags]\n\n"+
+			"Puts records through the producer, reads them back and verifies them.\n"+
+			"Without -endpoint and -region it runs against a local Kinesis (kinesalite).\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return o, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	case o.records < 1:
+		return o, fmt.Errorf("-records %d: need at least 1", o.records)
+	case o.size < headerSize || o.size > producer.DefaultMaxRecordSize-36:
+		return o, fmt.Errorf("-size %d: need %d..%d", o.size, headerSize, producer.DefaultMaxRecordSize-36)
+	case o.goroutines < 1:
+		return o, fmt.Errorf("-goroutines %d: need at least 1", o.goroutines)
+	case o.local() && (o.shards < 1 || o.shards > 1000):
+		return o, fmt.Errorf("-shards %d: need 1..1000", o.shards)
+	case !o.local() && o.stream == "":
+		return o, fmt.Errorf("-stream is required with -endpoint or -region")
+	}
+	if o.stream == "" {
+		o.stream = "kpl-demo"
+	}
+	return o, nil
+}
+
+func main() {
+	o, err := parseFlags(os.Args[1:], os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(exitOK)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "kpl-demo: %v\n", err)
+		os.Exit(exitUsage)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop() // a second Ctrl-C ends the process at once
+	}()
+	os.Exit(run(ctx, o, os.Stdout, os.Stderr))
+}
+
+// run sets up the client (and the local server and stream), runs the demo
+// and returns the exit code.
+func run(ctx context.Context, o options, stdout, stderr io.Writer) int {
+	fail := func(format string, args ...any) int {
+		fmt.Fprintf(stderr, "kpl-demo: "+format+"\n", args...)
+		return exitFailed
+	}
+	var client *kinesis.Kinesis
+	if o.local() {
+		fmt.Fprintf(stdout, "Starting a local Kinesis (kinesalite)... ")
+		srv, err := kinesistest.Start()
+		if err != nil {
+			fmt.Fprintln(stdout)
+			return fail("%v\n(`make demo` installs the server with npm ci; or pass -endpoint/-region to use a real stream)", err)
+		}
+		defer func() {
+			if err := srv.Close(); err != nil {
+				fmt.Fprintf(stderr, "kpl-demo: %v\n", err)
+			}
+		}()
+		fmt.Fprintf(stdout, "listening on %s\n", srv.Endpoint())
+		sess, err := srv.Session(nil)
+		if err != nil {
+			return fail("%v", err)
+		}
+		client = kinesis.New(sess)
+		fmt.Fprintf(stdout, "Creating stream %s with %d shards... ", o.stream, o.shards)
+		if err := createStream(ctx, client, o.stream, o.shards); err != nil {
+			fmt.Fprintln(stdout)
+			return fail("%v", err)
+		}
+		fmt.Fprintln(stdout, "ACTIVE")
+	} else {
+		cfg := aws.NewConfig()
+		if o.region != "" {
+			cfg = cfg.WithRegion(o.region)
+		}
+		if o.endpoint != "" {
+			cfg = cfg.WithEndpoint(o.endpoint)
+		}
+		sess, err := session.NewSessionWithOptions(session.Options{Config: *cfg, SharedConfigState: session.SharedConfigEnable})
+		if err != nil {
+			return fail("AWS session: %v", err)
+		}
+		client = kinesis.New(sess)
+		fmt.Fprintf(stdout, "Using stream %s at %s\n", o.stream, client.Endpoint)
+	}
+
+	res, err := demo(ctx, client, o, stdout, stderr)
+	if res != nil {
+		res.print(stdout, o)
+	}
+	switch {
+	case ctx.Err() != nil:
+		fmt.Fprintln(stderr, "kpl-demo: interrupted")
+		return exitInterrupted
+	case err != nil:
+		return fail("%v", err)
+	case !res.ok(o):
+		fmt.Fprintln(stdout, "FAILED: not every record arrived intact.")
+		return exitFailed
+	}
+	fmt.Fprintln(stdout, "OK: every record arrived intact.")
+	return exitOK
+}
+
+// createStream creates a stream and waits until it is ACTIVE.
+func createStream(ctx context.Context, client *kinesis.Kinesis, name string, shards int) error {
+	_, err := client.CreateStreamWithContext(ctx, &kinesis.CreateStreamInput{
+		StreamName: aws.String(name),
+		ShardCount: aws.Int64(int64(shards)),
+	})
+	if err != nil {
+		return fmt.Errorf("create stream %s: %w", name, err)
+	}
+	err = client.WaitUntilStreamExistsWithContext(ctx, &kinesis.DescribeStreamInput{StreamName: aws.String(name)},
+		request.WithWaiterDelay(request.ConstantWaiterDelay(20*time.Millisecond)),
+		request.WithWaiterMaxAttempts(1500))
+	if err != nil {
+		return fmt.Errorf("wait for stream %s: %w", name, err)
+	}
+	return nil
+}
+
+// ---------------------------------------------------------------------------
+// Records.
+
+// splitmix64 advances the state and returns the next value of the
+// SplitMix64 generator: cheap, deterministic content for the records.
+func splitmix64(state *uint64) uint64 {
+	*state += 0x9E3779B97F4A7C15
+	z := *state
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EB
+	return z ^ (z >> 31)
+}
+
+// recordGen makes the key and data of each record of one run.
+type recordGen struct {
+	run  uint64
+	size int
+}
+
+// data returns the data of record seq: run id, sequence number, then bytes
+// derived from both.
+func (g recordGen) data(seq uint64) []byte {
+	b := make([]byte, g.size)
+	binary.BigEndian.PutUint64(b[0:8], g.run)
+	binary.BigEndian.PutUint64(b[8:16], seq)
+	state := g.run ^ seq*0xD1B54A32D192ED03
+	var word [8]byte
+	for i := headerSize; i < len(b); i += 8 {
+		binary.LittleEndian.PutUint64(word[:], splitmix64(&state))
+		copy(b[i:], word[:])
+	}
+	return b
+}
+
+// key returns the partition key of record seq: a version-4 UUID derived
+// from the run id and the sequence number.
+func (g recordGen) key(seq uint64) string {
+	state := g.run + seq*0x9E3779B97F4A7C15 + 1
+	var u [16]byte
+	binary.BigEndian.PutUint64(u[0:8], splitmix64(&state))
+	binary.BigEndian.PutUint64(u[8:16], splitmix64(&state))
+	u[6] = u[6]&0x0F | 0x40
+	u[8] = u[8]&0x3F | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:16])
+}
+
+// parse returns the run id and sequence number of data, if it has a header.
+func parse(data []byte) (run, seq uint64, ok bool) {
+	if len(data) < headerSize {
+		return 0, 0, false
+	}
+	return binary.BigEndian.Uint64(data[0:8]), binary.BigEndian.Uint64(data[8:16]), true
+}
+
+// ---------------------------------------------------------------------------
+// The run.
+
+// result is what a run did and, when it read the stream back, found.
+type result struct {
+	stream   string
+	put      int64         // records Put accepted
+	failed   int64         // records reported on the failure channel
+	putErr   error         // the first error Put returned
+	elapsed  time.Duration // from the first Put to the end of Stop
+	stats    producer.Stats
+	firstErr error // the first failure's error
+	read     *readBack
+}
+
+// readBack is what the read-back found.
+type readBack struct {
+	local          bool
+	kinesisRecords int
+	aggregated     int
+	kinesisBytes   int
+	userRecords    int // user records read, ours or not
+	found          int // distinct records of this run read
+	missing        int // records of this run neither read nor failed
+	duplicates     int // extra copies of records of this run
+	corrupt        int // records with this run's header whose key or data are wrong, or undecodable Kinesis records
+	foreign        int // user records of other runs or writers
+	misplaced      int // user records outside the hash range of the shard they were read from
+	oversize       int // Kinesis records over 1 MiB of data and partition key
+	shards         []shardCount
+}
+
+// shardCount is what one shard held.
+type shardCount struct {
+	id             string
+	open           bool
+	userRecords    int
+	kinesisRecords int
+}
+
+// ok reports whether the run delivered every record intact.
+func (r *result) ok(o options) bool {
+	if r.putErr != nil || r.failed > 0 || r.stats.UserRecordsPut != r.put {
+		return false
+	}
+	if b := r.read; b != nil {
+		if b.found != int(r.put) || b.missing > 0 || b.corrupt > 0 || b.misplaced > 0 || b.oversize > 0 {
+			return false
+		}
+		if b.local && (b.duplicates > 0 || b.foreign > 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// demo puts the records, stops the producer and, on the local server or
+// with -verify, reads the stream back.
+func demo(ctx context.Context, client *kinesis.Kinesis, o options, stdout, stderr io.Writer) (*result, error) {
+	if o.run == 0 {
+		var b [8]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return nil, err
+		}
+		o.run = binary.BigEndian.Uint64(b[:]) | 1
+	}
+	gen := recordGen{run: o.run, size: o.size}
+	logger := producer.Standard(log.New(io.Discard, "", 0))
+	if o.verbose {
+		logger = producer.Standard(log.New(stderr, "producer: ", log.Ltime|log.Lmicroseconds))
+	}
+	p := producer.New(&producer.Config{
+		StreamName: o.stream,
+		Client:     client,
+		GetShards:  producer.GetKinesisShardsFunc(client, o.stream),
+		Logger:     logger,
+		RateLimit:  o.rateLimit,
+	})
+	res := &result{stream: o.stream}
+	failed := make([]bool, o.records)
+	failuresDone := make(chan struct{})
+	failures := p.NotifyFailures()
+	go func() {
+		defer close(failuresDone)
+		for fr := range failures {
+			if res.firstErr == nil {
+				res.firstErr = fr.Err
+			}
+			for _, ur := range fr.UserRecords {
+				res.failed++
+				if run, seq, ok := parse(ur.Data()); ok && run == gen.run && seq < uint64(len(failed)) {
+					failed[seq] = true
+				}
+			}
+		}
+	}()
+	if err := p.Start(); err != nil {
+		p.Stop()
+		<-failuresDone
+		return nil, err
+	}
+	fmt.Fprintf(stdout, "Putting %d records of %d bytes from %d goroutines (run %016x)\n", o.records, o.size, o.goroutines, gen.run)
+
+	start := time.Now()
+	var next, accepted atomic.Int64
+	var errOnce sync.Once
+	var wg sync.WaitGroup
+	for g := 0; g < o.goroutines; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				seq := next.Add(1) - 1
+				if seq >= int64(o.records) {
+					return
+				}
+				if err := p.Put(gen.data(uint64(seq)), gen.key(uint64(seq))); err != nil {
+					errOnce.Do(func() { res.putErr = fmt.Errorf("Put of record %d: %w", seq, err) })
+					return
+				}
+				accepted.Add(1)
+			}
+		}()
+	}
+	prog := newProgress(stdout, p, o.progress)
+	wg.Wait()
+	// Stop, but when interrupted give the records in hand only a short
+	// grace: those still undelivered then fail with ErrStopDeadline.
+	stopCtx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	defer context.AfterFunc(ctx, func() { time.AfterFunc(interruptGrace, cancel) })()
+	if err := p.Shutdown(stopCtx); err != nil {
+		fmt.Fprintf(stderr, "\nkpl-demo: %v\n", err)
+	}
+	res.elapsed = time.Since(start)
+	prog.finish()
+	<-failuresDone
+	res.put = accepted.Load()
+	res.stats = p.Stats()
+	if res.putErr != nil {
+		return res, res.putErr
+	}
+	if ctx.Err() != nil || !(o.local() || o.verify) {
+		return res, nil
+	}
+
+	fmt.Fprintf(stdout, "Reading the stream back... ")
+	readStart := time.Now()
+	rb, err := verify(client, o.stream, gen, o.records, failed)
+	if err != nil {
+		fmt.Fprintln(stdout)
+		return res, fmt.Errorf("read back: %w", err)
+	}
+	rb.local = o.local()
+	res.read = rb
+	fmt.Fprintf(stdout, "%d Kinesis records in %v\n", rb.kinesisRecords, time.Since(readStart).Round(time.Millisecond))
+	return res, nil
+}
+
+// verify reads every shard of the stream, deaggregates every Kinesis record
+// and checks every user record of the run.
+func verify(client *kinesis.Kinesis, stream string, gen recordGen, records int, failed []bool) (*readBack, error) {
+	shards, err := kinesistest.ListAllShards(client, stream)
+	if err != nil {
+		return nil, err
+	}
+	recs, err := kinesistest.ReadStream(client, stream)
+	if err != nil {
+		return nil, err
+	}
+	type hashRange struct{ lo, hi *big.Int }
+	ranges := make(map[string]hashRange, len(shards))
+	perShard := make(map[string]*shardCount, len(shards))
+	for _, sh := range shards {
+		id := aws.StringValue(sh.ShardId)
+		lo, ok1 := new(big.Int).SetString(aws.StringValue(sh.HashKeyRange.StartingHashKey), 10)
+		hi, ok2 := new(big.Int).SetString(aws.StringValue(sh.HashKeyRange.EndingHashKey), 10)
+		if !ok1 || !ok2 {
+			return nil, fmt.Errorf("shard %s has a bad hash key range", id)
+		}
+		ranges[id] = hashRange{lo, hi}
+		open := sh.SequenceNumberRange == nil || sh.SequenceNumberRange.EndingSequenceNumber == nil
+		perShard[id] = &shardCount{id: id, open: open}
+	}
+
+	rb := &readBack{}
+	counts := make([]uint32, records)
+	for _, r := range recs {
+		rb.kinesisRecords++
+		rb.kinesisBytes += len(r.Data)
+		if len(r.Data)+len(r.PartitionKey) > producer.DefaultMaxRecordSize {
+			rb.oversize++
+		}
+		sc, rng := perShard[r.ShardID], ranges[r.ShardID]
+		if sc == nil {
+			return nil, fmt.Errorf("record read from shard %s, which ListShards does not list", r.ShardID)
+		}
+		sc.kinesisRecords++
+		if deaggregator.IsAggregated(r.Data) {
+			rb.aggregated++
+		}
+		subs, err := deaggregator.Deaggregate(r.Data, r.PartitionKey, "")
+		if err != nil {
+			rb.corrupt++
+			continue
+		}
+		for _, s := range subs {
+			rb.userRecords++
+			run, seq, ok := parse(s.Data)
+			if !ok || run != gen.run {
+				rb.foreign++
+				continue
+			}
+			if seq >= uint64(records) || s.PartitionKey != gen.key(seq) || string(s.Data) != string(gen.data(seq)) {
+				rb.corrupt++
+				continue
+			}
+			counts[seq]++
+			sc.userRecords++
+			var hash *big.Int
+			if s.ExplicitHashKey != "" {
+				hash, _ = new(big.Int).SetString(s.ExplicitHashKey, 10)
+			} else {
+				sum := md5.Sum([]byte(s.PartitionKey))
+				hash = new(big.Int).SetBytes(sum[:])
+			}
+			if hash == nil || hash.Cmp(rng.lo) < 0 || hash.Cmp(rng.hi) > 0 {
+				rb.misplaced++
+			}
+		}
+	}
+	for seq, n := range counts {
+		switch {
+		case n == 0 && !failed[seq]:
+			rb.missing++
+		case n > 0:
+			rb.found++
+			rb.duplicates += int(n) - 1
+		}
+	}
+	for _, sh := range shards {
+		rb.shards = append(rb.shards, *perShard[aws.StringValue(sh.ShardId)])
+	}
+	sort.Slice(rb.shards, func(i, j int) bool { return rb.shards[i].id < rb.shards[j].id })
+	return rb, nil
+}
+
+// ---------------------------------------------------------------------------
+// Output.
+
+// progress prints a status line at an interval: on one terminal line
+// rewritten with a carriage return, or as separate lines when the output is
+// not a terminal.
+type progress struct {
+	out      io.Writer
+	p        *producer.Producer
+	every    time.Duration
+	terminal bool
+	start    time.Time
+	stop     chan struct{}
+	done     chan struct{}
+
+	lastTime  time.Time
+	lastAcked int64
+	lastBytes int64
+	width     int
+}
+
+func newProgress(out io.Writer, p *producer.Producer, every time.Duration) *progress {
+	pr := &progress{out: out, p: p, every: every, start: time.Now(), stop: make(chan struct{}), done: make(chan struct{})}
+	if f, ok := out.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			pr.terminal = true
+		}
+	}
+	pr.lastTime = pr.start
+	go pr.loop()
+	return pr
+}
+
+func (pr *progress) loop() {
+	defer close(pr.done)
+	t := time.NewTicker(pr.every)
+	defer t.Stop()
+	for {
+		select {
+		case <-pr.stop:
+			return
+		case <-t.C:
+			pr.line()
+		}
+	}
+}
+
+// line prints one status line: rates over the last interval.
+func (pr *progress) line() {
+	now := time.Now()
+	st := pr.p.Stats()
+	secs := now.Sub(pr.lastTime).Seconds()
+	if secs <= 0 {
+		secs = 1e-9
+	}
+	rate := float64(st.UserRecordsPut-pr.lastAcked) / secs
+	mbs := float64(st.BytesPut-pr.lastBytes) / secs / 1e6
+	pr.lastTime, pr.lastAcked, pr.lastBytes = now, st.UserRecordsPut, st.BytesPut
+	s := fmt.Sprintf("%6.1fs  acknowledged %9d  %9.0f records/s  %6.2f MB/s  in flight %3d  outstanding %7d  retries %5d  failures %5d",
+		now.Sub(pr.start).Seconds(), st.UserRecordsPut, rate, mbs, st.InFlight, st.Outstanding, st.Retries, st.UserRecordsFailed)
+	if !pr.terminal {
+		fmt.Fprintln(pr.out, s)
+		return
+	}
+	pad := pr.width - len(s)
+	pr.width = max(pr.width, len(s))
+	fmt.Fprintf(pr.out, "\r%s%*s", s, max(pad, 0), "")
+}
+
+// finish prints the last line and ends the line.
+func (pr *progress) finish() {
+	close(pr.stop)
+	<-pr.done
+	pr.line()
+	if pr.terminal {
+		fmt.Fprintln(pr.out)
+	}
+}
+
+// print writes the summary table.
+func (r *result) print(w io.Writer, o options) {
+	secs := r.elapsed.Seconds()
+	if secs <= 0 {
+		secs = 1e-9
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	row := func(name string, format string, args ...any) {
+		fmt.Fprintf(tw, "  %s\t"+format+"\n", append([]any{name}, args...)...)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "Summary (stream %s)\n", r.stream)
+	row("records put", "%d", r.put)
+	row("acknowledged", "%d", r.stats.UserRecordsPut)
+	row("failed", "%d", r.failed)
+	if b := r.read; b != nil {
+		row("read back", "%d", b.found)
+		row("missing", "%d", b.missing)
+		row("duplicates", "%d", b.duplicates)
+		row("corrupt", "%d", b.corrupt)
+		row("outside their shard (KCL)", "%d", b.misplaced)
+		if b.foreign > 0 || !b.local {
+			row("other records in the stream", "%d", b.foreign)
+		}
+		row("Kinesis records read", "%d (%d aggregated)", b.kinesisRecords, b.aggregated)
+		if b.oversize > 0 {
+			row("Kinesis records over 1 MiB", "%d", b.oversize)
+		}
+	}
+	row("Kinesis records put", "%d", r.stats.KinesisRecordsPut)
+	if r.stats.KinesisRecordsPut > 0 {
+		row("user records per Kinesis record", "%.1f", float64(r.stats.UserRecordsPut)/float64(r.stats.KinesisRecordsPut))
+	}
+	row("PutRecords calls", "%d", r.stats.Requests)
+	row("retries", "%d", r.stats.Retries)
+	row("elapsed (Put to Stop)", "%v", r.elapsed.Round(time.Millisecond))
+	row("records/s", "%.0f", float64(r.put)/secs)
+	row("MB/s (user data)", "%.2f", float64(r.put)*float64(o.size)/secs/1e6)
+	row("MB/s (Kinesis data)", "%.2f", float64(r.stats.BytesPut)/secs/1e6)
+	if b := r.read; b != nil {
+		fmt.Fprintf(tw, "  per shard\n")
+		for _, sc := range b.shards {
+			state := ""
+			if !sc.open {
+				state = ", closed"
+			}
+			fmt.Fprintf(tw, "    %s\t%d records in %d Kinesis records%s\n", sc.id, sc.userRecords, sc.kinesisRecords, state)
+		}
+	}
+	tw.Flush()
+	if r.firstErr != nil {
+		fmt.Fprintf(w, "first failure: %v\n", r.firstErr)
+	}
+}
