@@ -63,8 +63,8 @@ func describeShards(shards []*kinesis.Shard) string {
 // TestIntegrationResharding puts records from several goroutines without
 // pause while the stream is split twice and merged twice, with a producer
 // that lists the shards every 200ms. Afterwards every record put is read back
-// exactly once from the parents and children, and every sub-record lies in
-// the hash range of the shard it was read from (the KCL 2.x rule).
+// from the parents and children, each with at least one copy in the hash
+// range of the shard it was read from (the KCL 2.x rule).
 func TestIntegrationResharding(t *testing.T) {
 	t.Parallel()
 	srv := kinesistest.Shared(t)
@@ -143,7 +143,7 @@ func TestIntegrationResharding(t *testing.T) {
 	stopPutting()
 	h.stop()
 
-	o := readBack(t, client, stream, h.ledger, checkOptions{kclTolerant: true})
+	o := readBack(t, client, stream, h.ledger, checkOptions{kclTolerant: true, duplicates: true})
 	st := h.p.Stats()
 	t.Logf("%v; producer stats %+v", o, st)
 	if o.Failed != 0 {
@@ -153,10 +153,14 @@ func TestIntegrationResharding(t *testing.T) {
 		t.Errorf("the producer installed %d new shard maps, want at least 4", st.ShardMapUpdates)
 	}
 	if o.KCLViolations > 0 {
-		t.Logf("shards:%s", describeShards(kinesistest.Shards(t, client, stream)))
-		t.Skipf("bug: %d user records in %d aggregates lie outside the hash range of the shard they were read from "+
-			"(by shard: %v); a KCL 2.x consumer drops them. Aggregates built with the shard map of before a split "+
-			"land on a child whose range holds only part of their sub-records.",
-			o.KCLViolations, o.ViolatingAggs, o.ViolationsByShard)
+		// Aggregates built before the producer knew of a split land on a
+		// child shard; the sub-records outside its range are sent again as
+		// plain records (readBack fails the test for any record without an
+		// in-range copy), at the price of duplicates, as with the KPL.
+		t.Logf("%d sub-records in %d aggregates were stored outside their shard's range and sent again; shards:%s",
+			o.KCLViolations, o.ViolatingAggs, describeShards(kinesistest.Shards(t, client, stream)))
+	}
+	if st.WrongShard == 0 {
+		t.Errorf("no wrong-shard answer was counted across two splits and two merges")
 	}
 }

@@ -157,32 +157,43 @@ func (p *Producer) attempt(batch, retry []*aggregate) []*aggregate {
 				m.PutError(*r.ErrorCode, 1)
 			}
 		default:
-			p.checkShard(a, out.Records[i])
+			if p.misplaced(a, out.Records[i]) {
+				retry = p.strays(a, out.Records[i], now, retry)
+				continue
+			}
 			p.acknowledge(a, out.Records[i])
 			continue
 		}
-		a.lastErr = cause
-		switch {
-		case p.cfg.FailIfThrottled && isThrottle(cause):
-			p.fail(a, fmt.Errorf("%w: %w", ErrThrottled, cause))
-		case p.cfg.MaxAttempts > 0 && a.attempts >= p.cfg.MaxAttempts:
-			p.fail(a, fmt.Errorf("%w after %d attempts: %w", ErrAttemptsExhausted, a.attempts, cause))
-		case p.expired(a, now):
-			p.fail(a, fmt.Errorf("%w after %d attempts: %w", ErrRecordExpired, a.attempts, cause))
-		default:
-			retry = append(retry, a)
-		}
+		retry = p.retryOrFail(a, cause, now, retry)
 	}
 	return retry
 }
 
-// checkShard compares the shard Kinesis stored a record on with the
-// prediction; a difference means the shard map is stale, so it asks for a
-// refresh.
-func (p *Producer) checkShard(a *aggregate, res *kinesis.PutRecordsResultEntry) {
+// retryOrFail records cause as a's last error and appends a to retry, or
+// fails it when it may not be tried again.
+func (p *Producer) retryOrFail(a *aggregate, cause error, now time.Time, retry []*aggregate) []*aggregate {
+	a.lastErr = cause
+	switch {
+	case p.cfg.FailIfThrottled && isThrottle(cause):
+		p.fail(a, fmt.Errorf("%w: %w", ErrThrottled, cause))
+	case p.cfg.MaxAttempts > 0 && a.attempts >= p.cfg.MaxAttempts:
+		p.fail(a, fmt.Errorf("%w after %d attempts: %w", ErrAttemptsExhausted, a.attempts, cause))
+	case p.expired(a, now):
+		p.fail(a, fmt.Errorf("%w after %d attempts: %w", ErrRecordExpired, a.attempts, cause))
+	default:
+		retry = append(retry, a)
+	}
+	return retry
+}
+
+// misplaced reports whether Kinesis stored a on another shard than the map
+// predicted, which means the map is stale: it counts the event and asks for
+// an early refresh. Only an aggregate can be harmed by it; a plain record
+// goes where its own key says, wherever that is.
+func (p *Producer) misplaced(a *aggregate, res *kinesis.PutRecordsResultEntry) bool {
 	want := a.predictedShard()
 	if want == "" || res.ShardId == nil || *res.ShardId == want {
-		return
+		return false
 	}
 	p.stats.wrongShard.Add(1)
 	if p.cfg.Verbose {
@@ -190,6 +201,56 @@ func (p *Producer) checkShard(a *aggregate, res *kinesis.PutRecordsResultEntry) 
 			logValue("stream", p.stream), logValue("predicted", want), logValue("actual", *res.ShardId))
 	}
 	p.requestRefresh()
+	return !a.plain()
+}
+
+// errWrongShard is the cause given to the sub-records of an aggregate that
+// Kinesis stored on a shard whose range does not hold them.
+var errWrongShard = errors.New("aggregate stored on a shard outside these records' hash range")
+
+// strays handles an aggregate Kinesis stored on an unexpected shard (it was
+// built before a reshard the map did not know of yet). A KCL consumer of that
+// shard drops the sub-records whose hash lies outside its range, so those are
+// sent again as plain records, which cannot be misplaced; the rest count as
+// delivered. Without the range of the actual shard in the current map, all
+// are sent again. As with the KPL, the records sent again may be stored
+// twice.
+func (p *Producer) strays(a *aggregate, res *kinesis.PutRecordsResultEntry, now time.Time, retry []*aggregate) []*aggregate {
+	current := p.current.Load()
+	shard := current.indexOf(*res.ShardId)
+	kept := 0
+	for i := range a.recs {
+		r := &a.recs[i]
+		if shard >= 0 && !r.hash.less(current.starts[shard]) && !current.ends[shard].less(r.hash) {
+			a.recs[kept] = *r
+			kept++
+			continue
+		}
+		retry = p.retryOrFail(p.plainFrom(a, r, current), errWrongShard, now, retry)
+	}
+	clear(a.recs[kept:])
+	a.recs = a.recs[:kept]
+	if kept == 0 {
+		a.release()
+		return retry
+	}
+	p.acknowledge(a, res)
+	return retry
+}
+
+// plainFrom returns a plain Kinesis record for r, one of a's user records,
+// predicted with map m. It carries a's attempts, age and flush epoch.
+func (p *Producer) plainFrom(a *aggregate, r *record, m *shardMap) *aggregate {
+	s := newAggregate()
+	s.add(r, &p.lim)
+	s.created, s.attempts, s.lastErr, s.epoch = a.created, a.attempts, a.lastErr, a.epoch
+	s.outerHash = s.plainHashKey()
+	s.shard, s.smap = -1, m
+	if m != nil {
+		s.shard = m.find(r.hash)
+	}
+	s.encode()
+	return s
 }
 
 // rehome splits the aggregates built with a shard map that has since been
@@ -206,13 +267,7 @@ func (p *Producer) rehome(batch []*aggregate) []*aggregate {
 			continue
 		}
 		for i := range a.recs {
-			s := newAggregate()
-			s.add(&a.recs[i], &p.lim)
-			s.created, s.attempts, s.lastErr, s.epoch = a.created, a.attempts, a.lastErr, a.epoch
-			s.outerHash = s.plainHashKey()
-			s.shard, s.smap = current.find(a.recs[i].hash), current
-			s.encode()
-			out = append(out, s)
+			out = append(out, p.plainFrom(a, &a.recs[i], current))
 		}
 		a.release()
 	}

@@ -192,3 +192,13 @@ func (m *shardMap) find(h hash128) int {
 	}
 	return lo
 }
+
+// indexOf returns the index of the shard with id, or -1.
+func (m *shardMap) indexOf(id string) int {
+	for i, s := range m.ids {
+		if s == id {
+			return i
+		}
+	}
+	return -1
+}
