@@ -50,10 +50,17 @@ type userRec struct {
 	data []byte
 }
 
-func (r *userRec) PartitionKey() string      { return r.key }
+// PartitionKey implements producer.UserRecord.
+func (r *userRec) PartitionKey() string { return r.key }
+
+// ExplicitHashKey implements producer.UserRecord.
 func (r *userRec) ExplicitHashKey() *big.Int { return r.ehk }
-func (r *userRec) Data() []byte              { return r.data }
-func (r *userRec) Size() int                 { return len(r.data) }
+
+// Data implements producer.UserRecord.
+func (r *userRec) Data() []byte { return r.data }
+
+// Size implements producer.UserRecord.
+func (r *userRec) Size() int { return len(r.data) }
 
 // ident identifies a user record by its partition key and data. Records of 8
 // bytes or more start with a unique serial number, so they have their own
@@ -255,6 +262,7 @@ func (f *failureStats) add(fr *producer.FailureRecord) {
 	}
 }
 
+// String summarizes the failures for the test log.
 func (f *failureStats) String() string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -392,6 +400,7 @@ type outcome struct {
 	PerShard          map[string]int
 }
 
+// String summarizes the outcome for the test log.
 func (o outcome) String() string {
 	return fmt.Sprintf("put %d, failed %d, read %d user records in %d Kinesis records (%d aggregated, %.1f user records each, %d bytes): "+
 		"delivered %d, missing %d, duplicates %d, failed but delivered %d, unexpected %d, oversize %d, KCL violations %d in %d aggregates %v (records lost to KCL %d); per shard %v",
