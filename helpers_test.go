@@ -29,12 +29,36 @@ type sentRecord struct {
 
 // fakeClient is a PutRecords client for unit tests. It accepts every entry
 // unless answer says otherwise, and keeps what it accepted.
+//
+// The answers name no shard unless shards is set: then every acknowledged
+// entry that answer left without a shard id gets the id of the shard its
+// hash falls in, as Kinesis does. (An answer that names a shard the record
+// does not belong to makes a shard-map producer resend the sub-records of
+// an aggregate as plain records.)
 type fakeClient struct {
 	mu      sync.Mutex
 	calls   int
 	sent    []sentRecord
 	answer  func(call int, in *kinesis.PutRecordsInput) (*kinesis.PutRecordsOutput, error)
 	checkIn func(in *kinesis.PutRecordsInput) error
+	shards  []*kinesis.Shard
+}
+
+// shardOf returns the id of the shard of c.shards that a Kinesis record with
+// this key and explicit hash key is stored on, or "".
+func (c *fakeClient) shardOf(key, ehk string) string {
+	h, ok := new(big.Int).SetString(ehk, 10)
+	if !ok {
+		h = md5Big(key)
+	}
+	for _, s := range c.shards {
+		start, _ := new(big.Int).SetString(aws.StringValue(s.HashKeyRange.StartingHashKey), 10)
+		end, _ := new(big.Int).SetString(aws.StringValue(s.HashKeyRange.EndingHashKey), 10)
+		if start != nil && end != nil && h.Cmp(start) >= 0 && h.Cmp(end) <= 0 {
+			return aws.StringValue(s.ShardId)
+		}
+	}
+	return ""
 }
 
 func (c *fakeClient) PutRecords(in *kinesis.PutRecordsInput) (*kinesis.PutRecordsOutput, error) {
@@ -55,14 +79,17 @@ func (c *fakeClient) PutRecords(in *kinesis.PutRecordsInput) (*kinesis.PutRecord
 		}
 	}
 	if out == nil {
-		out = &kinesis.PutRecordsOutput{}
+		out = &kinesis.PutRecordsOutput{FailedRecordCount: aws.Int64(0)}
 		for range in.Records {
-			out.Records = append(out.Records, &kinesis.PutRecordsResultEntry{ShardId: aws.String("shardId-000000000000"), SequenceNumber: aws.String("1")})
+			out.Records = append(out.Records, &kinesis.PutRecordsResultEntry{SequenceNumber: aws.String("1")})
 		}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for i, e := range in.Records {
+		if r := out.Records[i]; r.ErrorCode == nil && r.ShardId == nil && c.shards != nil {
+			r.ShardId = aws.String(c.shardOf(aws.StringValue(e.PartitionKey), aws.StringValue(e.ExplicitHashKey)))
+		}
 		if out.Records[i].ErrorCode == nil {
 			c.sent = append(c.sent, sentRecord{aws.StringValue(e.PartitionKey), aws.StringValue(e.ExplicitHashKey), append([]byte(nil), e.Data...)})
 		}
@@ -160,7 +187,8 @@ func (c *fakeClient) callCount() int {
 }
 
 // failEntries answers a PutRecords call with every entry for which fail
-// returns true failed with code, and the rest acknowledged.
+// returns true failed with code, and the rest acknowledged (without a shard
+// id: see fakeClient.shards).
 func failEntries(in *kinesis.PutRecordsInput, code string, fail func(i int) bool) *kinesis.PutRecordsOutput {
 	out := &kinesis.PutRecordsOutput{}
 	failed := int64(0)
@@ -170,7 +198,7 @@ func failEntries(in *kinesis.PutRecordsInput, code string, fail func(i int) bool
 			out.Records = append(out.Records, &kinesis.PutRecordsResultEntry{ErrorCode: aws.String(code), ErrorMessage: aws.String("injected by the test")})
 			continue
 		}
-		out.Records = append(out.Records, &kinesis.PutRecordsResultEntry{ShardId: aws.String("shardId-000000000000"), SequenceNumber: aws.String("1")})
+		out.Records = append(out.Records, &kinesis.PutRecordsResultEntry{SequenceNumber: aws.String("1")})
 	}
 	out.FailedRecordCount = aws.Int64(failed)
 	return out

@@ -115,7 +115,7 @@ func TestShardMapGapSendsAlone(t *testing.T) {
 		shard("high", highStart.String(), maxHash, false),
 	}
 	rs := rangesOf(t, list)
-	c := &fakeClient{}
+	c := &fakeClient{shards: list}
 	cfg := limitConfig(c)
 	cfg.RateLimit = -1
 	cfg.GetShards = func(old []*kinesis.Shard) ([]*kinesis.Shard, bool, error) {
@@ -409,5 +409,123 @@ func TestStartShardListingErrors(t *testing.T) {
 			p.Stop()
 			checkAllDelivered(t, map[string]string{"x": "k"}, c.userRecords(t))
 		})
+	}
+}
+
+// kclVisible returns the user records a KCL consumer reads from what the
+// client stored: each Kinesis record is read from the shard (of c.shards)
+// that holds it, and a sub-record whose hash lies outside that shard is
+// dropped, as the KCL does.
+func kclVisible(t testing.TB, c *fakeClient) (seen map[string]int, dropped int) {
+	t.Helper()
+	rs := rangesOf(t, c.shards)
+	seen = map[string]int{}
+	for _, s := range c.sentRecords() {
+		i := findRange(rs, recordHash(t, s.PartitionKey, s.ExplicitHashKey))
+		if i < 0 {
+			t.Fatalf("record stored outside every shard")
+		}
+		if !isKPL(s.Data) {
+			seen[string(s.Data)]++
+			continue
+		}
+		m := decodeKPL(t, s.Data)
+		for _, sub := range m.Records {
+			key := m.PartitionKeyTable[sub.GetPartitionKeyIndex()]
+			ehk := ""
+			if sub.ExplicitHashKeyIndex != nil {
+				ehk = m.ExplicitHashKeyTable[sub.GetExplicitHashKeyIndex()]
+			}
+			h := recordHash(t, key, ehk)
+			if h.Cmp(rs[i].start) < 0 || h.Cmp(rs[i].end) > 0 {
+				dropped++
+				continue
+			}
+			seen[string(sub.GetData())]++
+		}
+	}
+	return seen, dropped
+}
+
+// TestStaleMapLosesNothingToKCL: the stream was resharded (a shard split in
+// two children) and the producer's map does not know yet. Aggregates built
+// for the parent land on a child; the sub-records the child's consumer would
+// drop must be sent again, so that a KCL consumer reads every record.
+func TestStaleMapLosesNothingToKCL(t *testing.T) {
+	half := new(big.Int).Lsh(big.NewInt(1), 127)
+	threeQuarters := new(big.Int).Add(half, new(big.Int).Lsh(big.NewInt(1), 126))
+	parent := []*kinesis.Shard{
+		shard("shardId-000000000000", "0", bigSub(half, 1).String(), false),
+		shard("shardId-000000000001", half.String(), maxHash, false),
+	}
+	children := []*kinesis.Shard{
+		parent[0],
+		shard("shardId-000000000002", half.String(), bigSub(threeQuarters, 1).String(), false),
+		shard("shardId-000000000003", threeQuarters.String(), maxHash, false),
+	}
+	var listed atomic.Int32
+	c := &fakeClient{shards: children}
+	cfg := testConfig(c)
+	cfg.RateLimit = -1
+	cfg.ShardRefreshInterval = time.Hour // only a wrong-shard answer refreshes
+	cfg.GetShards = func(old []*kinesis.Shard) ([]*kinesis.Shard, bool, error) {
+		if listed.Add(1) == 1 {
+			return parent, true, nil
+		}
+		if len(old) == len(children) {
+			return nil, false, nil
+		}
+		return children, true, nil
+	}
+	p := New(cfg)
+	f := collectFailures(p)
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(61, 62))
+	want := map[string]bool{}
+	for i := 0; i < 3000; i++ {
+		data := recordData(i)
+		want[string(data)] = true
+		var err error
+		if i%5 == 0 {
+			err = p.PutUserRecord(&testRecord{key: fmt.Sprint("u", i), data: data, ehk: randomHash(rng)})
+		} else {
+			err = p.Put(data, fmt.Sprintf("key-%d", rng.IntN(400)))
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 500 {
+			// Let the first aggregates go out with the stale map.
+			if err := p.FlushSync(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	p.Stop()
+	if fs := f.wait(t); len(fs) > 0 {
+		t.Fatalf("%d failures, first: %v", len(fs), fs[0].Err)
+	}
+	seen, dropped := kclVisible(t, c)
+	for d := range want {
+		if seen[d] == 0 {
+			t.Fatalf("record %q never reaches a KCL consumer (%d sub-records dropped in all)", d, dropped)
+		}
+	}
+	for d := range seen {
+		if !want[d] {
+			t.Fatalf("unknown record %q", d)
+		}
+	}
+	st := p.Stats()
+	if st.WrongShard == 0 || dropped == 0 {
+		t.Fatalf("the stale map was never noticed: %d wrong-shard answers, %d dropped sub-records", st.WrongShard, dropped)
+	}
+	if st.ShardMapUpdates == 0 {
+		t.Fatal("the wrong-shard answer did not bring the new map")
+	}
+	if st.UserRecordsPut != 3000 || st.Outstanding != 0 {
+		t.Fatalf("stats %+v", st)
 	}
 }

@@ -40,6 +40,7 @@ func TestStopUnderLoad(t *testing.T) {
 			if shards > 0 {
 				cfg.GetShards = StaticGetShardsFunc(shards)
 				cfg.ShardRefreshInterval = 5 * time.Millisecond
+				c.shards = staticShards(t, shards)
 			}
 			p := New(cfg)
 			f := collectFailures(p)
@@ -255,6 +256,7 @@ func TestNoGoroutineLeft(t *testing.T) {
 	}}
 	cfg := testConfig(c)
 	cfg.GetShards = StaticGetShardsFunc(4)
+	c.shards = staticShards(t, 4)
 	cfg.ShardRefreshInterval = 2 * time.Millisecond
 	cfg.MaxAttempts = 2
 	p := New(cfg)
