@@ -334,8 +334,17 @@ func randomKey(rng *rand.Rand) string {
 		n = 100 + rng.IntN(157) // up to 256 characters
 	}
 	var b strings.Builder
-	for i := 0; i < n; i++ {
-		b.WriteString(alphabet[rng.IntN(len(alphabet))])
+	for units := 0; units < n; {
+		c := alphabet[rng.IntN(len(alphabet))]
+		w := 1
+		if c == "🔑" {
+			w = 2 // two UTF-16 code units: Kinesis counts it twice
+		}
+		if units+w > maxKeyRunes {
+			c, w = "a", 1
+		}
+		b.WriteString(c)
+		units += w
 	}
 	return b.String()
 }

@@ -25,8 +25,9 @@ const (
 	// DefaultAggregateBatchSize is the default size of an aggregated record, 50 KiB.
 	DefaultAggregateBatchSize = 50 * 1024
 	// DefaultAggregateBatchCount is the default (and largest) number of user
-	// records in one aggregated record.
-	DefaultAggregateBatchCount = math.MaxUint32
+	// records in one aggregated record: 4294967295, or the largest int on a
+	// 32-bit platform.
+	DefaultAggregateBatchCount = min(math.MaxUint32, math.MaxInt)
 	// DefaultMaxConnections is the default number of concurrent PutRecords calls.
 	DefaultMaxConnections = 24
 	// DefaultBacklogCount is the default number of user records buffered

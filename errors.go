@@ -11,7 +11,9 @@ var (
 	// ErrStoppedProducer is returned by Put after Stop was called.
 	ErrStoppedProducer = errors.New("kinesis producer: producer is stopped")
 	// ErrIllegalPartitionKey is returned for an empty partition key, one
-	// longer than 256 Unicode characters, or one that is not valid UTF-8.
+	// longer than 256 characters as Kinesis counts them (UTF-16 code units:
+	// a character outside the Basic Multilingual Plane counts twice), or one
+	// that is not valid UTF-8.
 	ErrIllegalPartitionKey = errors.New("kinesis producer: illegal partition key")
 	// ErrRecordSizeExceeded is returned when data plus partition key exceed
 	// Config.MaxRecordSize.

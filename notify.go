@@ -26,7 +26,11 @@ func (n *notifier[T]) channel() <-chan T {
 	defer n.mu.Unlock()
 	if n.out == nil {
 		n.out = make(chan T, n.size)
-		go n.forward()
+		if n.closed {
+			close(n.out)
+		} else {
+			go n.forward()
+		}
 	}
 	return n.out
 }

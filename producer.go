@@ -45,6 +45,7 @@ type Producer struct {
 	// maxThrottled is how many may be held back before the loop stops
 	// taking records: as many as the connections could have in flight.
 	maxThrottled int
+	unlimited    bool // Shutdown gave up: rate limits no longer apply
 
 	current    atomic.Pointer[shardMap] // the map the drain goroutine uses, for the workers
 	mapUpdates chan *shardMap
@@ -85,6 +86,8 @@ func New(config *Config) *Producer {
 		close(p.refreshed)
 		p.failures.init(nil, 1)
 		p.success.init(nil, 1)
+		p.failures.close() // nothing will ever fail: the channels close at once
+		p.success.close()
 		return p
 	}
 	p.cfg = cfg
@@ -115,14 +118,14 @@ func (p *Producer) Start() error {
 	}
 	p.startMu.Lock()
 	defer p.startMu.Unlock()
-	if p.started {
-		return nil
-	}
 	p.mu.RLock()
 	stopped := p.stopped
 	p.mu.RUnlock()
 	if stopped {
 		return ErrStoppedProducer
+	}
+	if p.started {
+		return nil
 	}
 	var list []*kinesis.Shard
 	if p.cfg.GetShards != nil {
@@ -366,6 +369,7 @@ func (p *Producer) loop() {
 	lastFlush := time.Now()
 	throttle := time.NewTicker(throttleTick)
 	defer throttle.Stop()
+	abortC := p.abortCtx.Done()
 	for {
 		// The throttle ticker only counts while records wait for tokens.
 		// While too many records wait for their shards' tokens, take no new
@@ -403,6 +407,12 @@ func (p *Producer) loop() {
 			p.swapMap(m)
 		case <-throttleC:
 			p.releaseWaiting(false)
+		case <-abortC:
+			// Shutdown's deadline passed: stop holding records back, so
+			// that the workers can fail them now.
+			abortC = nil
+			p.unlimited = true
+			p.releaseWaiting(true)
 		}
 	}
 }
@@ -502,8 +512,14 @@ func (p *Producer) emit(a *aggregate, shard int) {
 	case a.recs[0].hasEHK:
 		a.outerHash = a.recs[0].hash.String()
 	}
-	if p.shards != nil && shard >= 0 {
-		p.admit(&p.stages[shard], a)
+	p.place(a)
+}
+
+// place puts a closed Kinesis record through its shard's rate limit into
+// the batch.
+func (p *Producer) place(a *aggregate) {
+	if p.shards != nil && a.shard >= 0 && !p.unlimited {
+		p.admit(&p.stages[a.shard], a)
 	} else {
 		p.toBatch(a)
 	}
@@ -567,12 +583,27 @@ func (p *Producer) dispatch() {
 // installMap makes m the current shard map. Only the drain goroutine (or
 // Start, before it runs) calls it.
 func (p *Producer) installMap(m *shardMap) {
+	// A shard that stays keeps its rate limiter's tokens, so that a refresh
+	// is no occasion for a burst.
+	kept := make(map[string]*shardLimiter)
+	if p.shards != nil {
+		for i, id := range p.shards.ids {
+			if l := p.stages[i].limit; l != nil {
+				kept[id] = l
+			}
+		}
+	}
 	p.shards = m
 	p.stages = make([]stage, len(m.ids))
 	if p.cfg.RateLimit > 0 {
 		now := time.Now()
-		for i := range p.stages {
-			p.stages[i].limit = newShardLimiter(p.cfg.RateLimit, now)
+		for i, id := range m.ids {
+			l := kept[id]
+			if l == nil {
+				l = newShardLimiter(p.cfg.RateLimit, now)
+			}
+			l.waiting = nil // the caller re-homes what waited
+			p.stages[i].limit = l
 		}
 	}
 	p.throttled = 0
@@ -580,38 +611,56 @@ func (p *Producer) installMap(m *shardMap) {
 }
 
 // swapMap installs a new shard map and re-homes every buffered record: the
-// open aggregates and the batch not yet handed to a worker. Nothing is lost
-// or sent twice: each record leaves its old aggregate and enters a new one.
+// open aggregates, the batch not yet handed to a worker, and the records
+// waiting for a shard's rate limit. Nothing is lost or sent twice: each
+// record leaves its old aggregate and enters a new one.
 func (p *Producer) swapMap(m *shardMap) {
-	var old []*aggregate
+	var open, emitted []*aggregate
 	for i := range p.stages {
 		if a := p.stages[i].agg; a != nil {
-			old = append(old, a)
+			open = append(open, a)
 		}
 	}
-	emitted := p.batch
+	emitted = append(emitted, p.batch...)
 	for i := range p.stages {
 		if l := p.stages[i].limit; l != nil {
 			emitted = append(emitted, l.waiting...)
 		}
 	}
-	for _, a := range emitted {
-		a.epoch.complete(len(a.recs)) // counted again when emitted anew
-	}
-	old = append(old, emitted...)
 	p.batch, p.bytes = p.batch[:0], 0
 	p.installMap(m)
 	p.stats.mapUpdates.Add(1)
 	moved := 0
-	for _, a := range old {
-		for i := range a.recs {
-			p.add(&a.recs[i], a.created)
-			moved++
+	for _, a := range open {
+		moved += p.readd(a)
+	}
+	for _, a := range emitted {
+		if a.epoch != p.epoch {
+			// Its flush epoch is sealed: a FlushSync waits for these
+			// records, so they must stay counted there. They go out plain.
+			for i := range a.recs {
+				p.place(p.plainFrom(a, &a.recs[i], m))
+				moved++
+			}
+			a.release()
+			continue
 		}
-		a.release()
+		a.epoch.complete(len(a.recs)) // counted again when emitted anew
+		moved += p.readd(a)
 	}
 	p.cfg.Logger.Info("shard map updated", logValue("stream", p.stream),
 		logValue("shards", len(m.ids)), logValue("rehomed_records", moved))
+}
+
+// readd adds the records of a to the aggregates of the current map, frees a
+// and returns the number of records.
+func (p *Producer) readd(a *aggregate) int {
+	n := len(a.recs)
+	for i := range a.recs {
+		p.add(&a.recs[i], a.created)
+	}
+	a.release()
+	return n
 }
 
 // refresher lists the shards every ShardRefreshInterval, or earlier when a

@@ -141,15 +141,32 @@ func (a hash128) appendDecimal(b []byte) []byte {
 func (a hash128) String() string { return string(a.appendDecimal(nil)) }
 
 // maxKeyRunes is the longest partition key Kinesis accepts, in Unicode characters.
+// Kinesis counts them as Java does, in UTF-16 code units: a character outside
+// the Basic Multilingual Plane (an emoji, say) counts twice.
 const maxKeyRunes = 256
+
+// keyLength is the length of key in UTF-16 code units.
+func keyLength(key string) int {
+	n := 0
+	for _, r := range key {
+		n++
+		if r >= 0x10000 {
+			n++
+		}
+	}
+	return n
+}
 
 // checkPartitionKey reports whether key is a legal partition key.
 func checkPartitionKey(key string) error {
 	if len(key) == 0 {
 		return fmt.Errorf("%w: empty", ErrIllegalPartitionKey)
 	}
-	if len(key) > maxKeyRunes && utf8.RuneCountInString(key) > maxKeyRunes {
-		return fmt.Errorf("%w: %d characters, the limit is %d", ErrIllegalPartitionKey, utf8.RuneCountInString(key), maxKeyRunes)
+	// A key of at most 256 bytes has at most 256 UTF-16 code units.
+	if len(key) > maxKeyRunes {
+		if n := keyLength(key); n > maxKeyRunes {
+			return fmt.Errorf("%w: %d UTF-16 code units, the limit is %d", ErrIllegalPartitionKey, n, maxKeyRunes)
+		}
 	}
 	if !utf8.ValidString(key) {
 		return fmt.Errorf("%w: not valid UTF-8", ErrIllegalPartitionKey)

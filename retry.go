@@ -51,6 +51,14 @@ var notRetryable = map[string]bool{
 	request.ParamRequiredErrCode:    true,
 }
 
+// invalidInput are the codes of a call refused for its content, which may be
+// the fault of one entry only.
+var invalidInput = map[string]bool{
+	"InvalidArgumentException":      true,
+	"ValidationException":           true,
+	request.InvalidParameterErrCode: true,
+}
+
 // errorCode returns the AWS error code of err, or "".
 func errorCode(err error) string {
 	var ae awserr.Error
@@ -133,6 +141,14 @@ func (p *Producer) attempt(batch, retry []*aggregate) []*aggregate {
 		err = fmt.Errorf("PutRecords answered %d entries for %d records", lenRecords(out), len(entries))
 	}
 	if err != nil && notRetryable[errorCode(err)] {
+		if len(batch) > 1 && invalidInput[errorCode(err)] {
+			// One bad entry fails a whole call: try each on its own, so
+			// that only the bad one fails.
+			for _, a := range batch {
+				retry = p.attempt([]*aggregate{a}, retry)
+			}
+			return retry
+		}
 		for _, a := range batch {
 			a.attempts++
 			p.fail(a, fmt.Errorf("%w: %w", ErrNotRetryable, err))
