@@ -42,8 +42,8 @@ type aggregate struct {
 	hashIdx  []uint32 // per record: index in hashes, or noIndex
 	keys     []string
 	hashes   []hash128
-	keyPos   map[string]uint32
-	hashPos  map[hash128]uint32
+	keyPos   indexTable // finds a key's index in keys
+	hashPos  indexTable // finds an explicit hash key's index in hashes
 	pbSize   int // exact size of the protobuf encoding so far
 	outerKey string
 
@@ -62,9 +62,7 @@ type aggregate struct {
 	lastErr  error
 }
 
-var aggregatePool = sync.Pool{New: func() any {
-	return &aggregate{keyPos: make(map[string]uint32), hashPos: make(map[hash128]uint32)}
-}}
+var aggregatePool = sync.Pool{New: func() any { return new(aggregate) }}
 
 var bufferPool = sync.Pool{New: func() any { b := make([]byte, 0, DefaultAggregateBatchSize); return &b }}
 
@@ -80,8 +78,8 @@ func (a *aggregate) release() {
 	}
 	clear(a.recs)
 	clear(a.keys)
-	clear(a.keyPos)
-	clear(a.hashPos)
+	a.keyPos.reset()
+	a.hashPos.reset()
 	*a = aggregate{
 		recs: a.recs[:0], keyIdx: a.keyIdx[:0], hashIdx: a.hashIdx[:0],
 		keys: a.keys[:0], hashes: a.hashes[:0], keyPos: a.keyPos, hashPos: a.hashPos,
@@ -94,6 +92,7 @@ type limits struct {
 	count     int // AggregateBatchCount
 	size      int // AggregateBatchSize: bytes of aggregated data
 	recordMax int // MaxRecordSize: data plus partition key of one Kinesis record
+	seed      uint64 // of the key tables' hashes
 }
 
 func varintLen(v int) int { return protowire.SizeVarint(uint64(v)) }
@@ -119,15 +118,19 @@ func (a *aggregate) add(r *record, lim *limits) bool {
 		return false
 	}
 	grow := 0
-	keyIdx, haveKey := a.keyPos[r.key]
+	keySum := hashString(r.key, lim.seed)
+	keySlot, keyIdx, haveKey := a.keyPos.slot(keySum, func(i uint32) bool { return a.keys[i] == r.key })
 	if !haveKey {
 		keyIdx = uint32(len(a.keys))
 		grow += bytesFieldLen(len(r.key))
 	}
 	hashIdx := noIndex
 	haveHash := true
+	var hashSum uint64
+	var hashSlot int
 	if r.hasEHK {
-		hashIdx, haveHash = a.hashPos[r.hash]
+		hashSum = r.hash.hashOf(lim.seed)
+		hashSlot, hashIdx, haveHash = a.hashPos.slot(hashSum, func(i uint32) bool { return a.hashes[i] == r.hash })
 		if !haveHash {
 			hashIdx = uint32(len(a.hashes))
 			grow += bytesFieldLen(r.hash.decimalLen())
@@ -144,11 +147,11 @@ func (a *aggregate) add(r *record, lim *limits) bool {
 	}
 	if !haveKey {
 		a.keys = append(a.keys, r.key)
-		a.keyPos[r.key] = keyIdx
+		a.keyPos.insert(keySlot, keySum, keyIdx)
 	}
 	if !haveHash {
 		a.hashes = append(a.hashes, r.hash)
-		a.hashPos[r.hash] = hashIdx
+		a.hashPos.insert(hashSlot, hashSum, hashIdx)
 	}
 	a.recs = append(a.recs, *r)
 	a.keyIdx = append(a.keyIdx, keyIdx)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,15 +25,12 @@ type Producer struct {
 	lim     limits
 	hashing bool // shard-map mode: Put computes the partition key's hash
 
-	// records is the backlog between Put and the drain loop. mu guards its
-	// close: Put holds the read lock while sending, Stop the write lock
-	// while closing.
-	records chan record
-	mu      sync.RWMutex
-	stopped bool
+	// backlog holds the records between Put and the drain loop.
+	backlog *backlog
 
-	startMu sync.Mutex
-	started bool
+	startMu  sync.Mutex
+	started  bool
+	stopping atomic.Bool // Stop was called
 	done    chan struct{} // closed when the drain loop has finished
 
 	// Owned by the drain goroutine.
@@ -81,7 +79,6 @@ func New(config *Config) *Producer {
 	cfg, err := config.withDefaults()
 	if err != nil {
 		p.cfgErr = err
-		p.stopped = true
 		close(p.done)
 		close(p.refreshed)
 		p.failures.init(nil, 1)
@@ -95,10 +92,10 @@ func New(config *Config) *Producer {
 	if cfg.StreamARN != "" {
 		p.stream = cfg.StreamARN
 	}
-	p.lim = limits{count: cfg.AggregateBatchCount, size: cfg.AggregateBatchSize, recordMax: cfg.MaxRecordSize}
+	p.lim = limits{count: cfg.AggregateBatchCount, size: cfg.AggregateBatchSize, recordMax: cfg.MaxRecordSize, seed: rand.Uint64()}
 	p.hashing = cfg.GetShards != nil
 	p.maxThrottled = cfg.MaxConnections * cfg.BatchCount
-	p.records = make(chan record, cfg.BacklogCount)
+	p.backlog = newBacklog(cfg.BacklogCount)
 	p.sem = make(chan struct{}, cfg.MaxConnections)
 	p.stages = make([]stage, 1)
 	p.mapUpdates = make(chan *shardMap)
@@ -118,10 +115,7 @@ func (p *Producer) Start() error {
 	}
 	p.startMu.Lock()
 	defer p.startMu.Unlock()
-	p.mu.RLock()
-	stopped := p.stopped
-	p.mu.RUnlock()
-	if stopped {
+	if p.stopping.Load() {
 		return ErrStoppedProducer
 	}
 	if p.started {
@@ -228,25 +222,9 @@ func (p *Producer) checkRecord(data []byte, key string) error {
 	return nil
 }
 
-// enqueue hands r to the drain goroutine. The read lock keeps Stop from
-// closing the backlog while a send is under way.
+// enqueue hands r to the drain goroutine.
 func (p *Producer) enqueue(ctx context.Context, r *record) error {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	if p.stopped {
-		return ErrStoppedProducer
-	}
-	select {
-	case p.records <- *r:
-		return nil
-	default:
-	}
-	select {
-	case p.records <- *r:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return p.backlog.push(ctx, r)
 }
 
 // Flush asks for every buffered record to be sent now, without waiting for
@@ -319,12 +297,8 @@ func (p *Producer) Stop() {
 	}
 	p.startMu.Unlock()
 
-	p.mu.Lock()
-	if !p.stopped {
-		p.stopped = true
-		close(p.records)
-	}
-	p.mu.Unlock()
+	p.stopping.Store(true)
+	p.backlog.close()
 	<-p.done
 }
 
@@ -370,31 +344,31 @@ func (p *Producer) loop() {
 	throttle := time.NewTicker(throttleTick)
 	defer throttle.Stop()
 	abortC := p.abortCtx.Done()
+	items := make([]record, 0, p.cfg.BacklogCount) // the spare backlog buffer
 	for {
 		// The throttle ticker only counts while records wait for tokens.
 		// While too many records wait for their shards' tokens, take no new
 		// ones: the backlog fills and Put blocks, which bounds memory.
 		var throttleC <-chan time.Time
-		records := p.records
+		ready := p.backlog.ready
 		if p.throttled > 0 {
 			throttleC = throttle.C
 			if p.throttled >= p.maxThrottled {
-				records = nil
+				ready = nil
 			}
 		}
 		select {
-		case r, ok := <-records:
-			if !ok {
+		case <-ready:
+			var closed bool
+			items, closed = p.backlog.take(items)
+			p.stats.received.Add(int64(len(items)))
+			for i := range items {
+				p.take(&items[i])
+			}
+			clear(items) // let the records' data go
+			if closed {
 				p.shutdown()
 				return
-			}
-			p.take(&r)
-			// Take what is already waiting with plain receives, cheaper
-			// than a select: only this goroutine receives, so they cannot
-			// block. Bounded, so that ticks and map updates are not starved.
-			for n := min(len(p.records), 256); n > 0 && p.throttled < p.maxThrottled; n-- {
-				r = <-p.records
-				p.take(&r)
 			}
 		case now := <-tick.C:
 			if now.Sub(lastFlush) >= p.cfg.FlushInterval-period/2 {
@@ -420,11 +394,11 @@ func (p *Producer) loop() {
 // take handles one item from the backlog: a record or a flush marker.
 func (p *Producer) take(r *record) {
 	if r.marker != nil {
+		p.stats.received.Add(-1) // counted with the records taken
 		p.flush()
 		p.nextEpoch(r.marker)
 		return
 	}
-	p.stats.received.Add(1)
 	p.add(r, time.Time{})
 }
 
@@ -457,7 +431,8 @@ func (p *Producer) add(r *record, created time.Time) {
 	if p.shards != nil {
 		shard = p.shards.find(r.hash)
 	}
-	if shard < 0 || aloneSize(r) > p.lim.size {
+	// aloneSize is below data plus key plus 100 bytes of framing.
+	if shard < 0 || (len(r.data)+len(r.key)+100 > p.lim.size && aloneSize(r) > p.lim.size) {
 		// Outside every known shard, or too big to share an aggregate:
 		// the record goes out alone with its own key.
 		a := newAggregate()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/big"
 	"math/bits"
+	"strconv"
 	"unicode/utf8"
 	"unsafe"
 )
@@ -99,42 +100,36 @@ func (a hash128) decimalLen() int {
 	return 19 + uint64Len(qlo)
 }
 
+// pow10 holds 10^0 .. 10^19.
+var pow10 = [20]uint64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19}
+
+// uint64Len is the number of decimal digits of v.
 func uint64Len(v uint64) int {
-	n := 1
-	for v >= 10 {
-		v /= 10
+	// log10(2) ~ 1233/4096: a first guess from the bit length, off by at most one.
+	n := (bits.Len64(v) * 1233) >> 12
+	if n < len(pow10) && v >= pow10[n] {
 		n++
 	}
-	return n
+	return max(n, 1)
 }
 
 // appendDecimal appends the decimal form of a to b without allocating.
 func (a hash128) appendDecimal(b []byte) []byte {
-	var buf [40]byte
-	i := len(buf)
-	hi, lo := a.hi, a.lo
-	for hi != 0 {
-		// Divide the 128-bit value by 10^19 and emit the 19-digit remainder.
-		qhi := hi / pow10_19
-		var r uint64
-		var qlo uint64
-		qlo, r = bits.Div64(hi%pow10_19, lo, pow10_19)
-		for j := 0; j < 19; j++ {
-			i--
-			buf[i] = byte('0' + r%10)
-			r /= 10
-		}
-		hi, lo = qhi, qlo
+	if a.hi == 0 {
+		return strconv.AppendUint(b, a.lo, 10)
 	}
-	for {
-		i--
-		buf[i] = byte('0' + lo%10)
-		lo /= 10
-		if lo == 0 {
-			break
-		}
+	// a = q*10^19 + r: q first, then r on 19 digits.
+	q := hash128{hi: a.hi / pow10_19}
+	var r uint64
+	q.lo, r = bits.Div64(a.hi%pow10_19, a.lo, pow10_19)
+	b = q.appendDecimal(b)
+	var digits [19]byte
+	d := strconv.AppendUint(digits[:0], r, 10)
+	for i := len(d); i < 19; i++ {
+		b = append(b, '0')
 	}
-	return append(b, buf[i:]...)
+	return append(b, d...)
 }
 
 // String returns the decimal form.

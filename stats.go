@@ -45,7 +45,7 @@ func (p *Producer) Stats() Stats {
 		WrongShard:        s.wrongShard.Load(),
 		ShardMapUpdates:   s.mapUpdates.Load(),
 	}
-	st.Outstanding = int64(len(p.records)) + s.received.Load() - st.UserRecordsPut - st.UserRecordsFailed
+	st.Outstanding = max(0, int64(p.backlog.len())+s.received.Load()-st.UserRecordsPut-st.UserRecordsFailed)
 	return st
 }
 
