@@ -44,7 +44,7 @@ type aggregate struct {
 	hashes   []hash128
 	keyPos   indexTable // finds a key's index in keys
 	hashPos  indexTable // finds an explicit hash key's index in hashes
-	pbSize   int // exact size of the protobuf encoding so far
+	pbSize   int        // exact size of the protobuf encoding so far
 	outerKey string
 
 	// Set when the aggregate is closed.
@@ -89,9 +89,9 @@ func (a *aggregate) release() {
 
 // limits are the bounds an aggregate must stay within.
 type limits struct {
-	count     int // AggregateBatchCount
-	size      int // AggregateBatchSize: bytes of aggregated data
-	recordMax int // MaxRecordSize: data plus partition key of one Kinesis record
+	count     int    // AggregateBatchCount
+	size      int    // AggregateBatchSize: bytes of aggregated data
+	recordMax int    // MaxRecordSize: data plus partition key of one Kinesis record
 	seed      uint64 // of the key tables' hashes
 }
 

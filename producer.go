@@ -30,8 +30,8 @@ type Producer struct {
 
 	startMu  sync.Mutex
 	started  bool
-	stopping atomic.Bool // Stop was called
-	done    chan struct{} // closed when the drain loop has finished
+	stopping atomic.Bool   // Stop was called
+	done     chan struct{} // closed when the drain loop has finished
 
 	// Owned by the drain goroutine.
 	shards    *shardMap
