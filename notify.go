@@ -15,7 +15,7 @@ type notifier[T any] struct {
 	size   int
 }
 
-func (n *notifier[T]) init(_ Logger, size int) {
+func (n *notifier[T]) init(size int) {
 	n.cond.L = &n.mu
 	n.size = size
 }

@@ -81,8 +81,8 @@ func New(config *Config) *Producer {
 		p.cfgErr = err
 		close(p.done)
 		close(p.refreshed)
-		p.failures.init(nil, 1)
-		p.success.init(nil, 1)
+		p.failures.init(1)
+		p.success.init(1)
 		p.failures.close() // nothing will ever fail: the channels close at once
 		p.success.close()
 		return p
@@ -101,8 +101,8 @@ func New(config *Config) *Producer {
 	p.mapUpdates = make(chan *shardMap)
 	p.refreshNow = make(chan struct{}, 1)
 	p.backoff = backoff.Backoff{Min: cfg.RetryBackoffMin, Max: cfg.RetryBackoffMax, Factor: 2, Jitter: true}
-	p.failures.init(cfg.Logger, cfg.BacklogCount)
-	p.success.init(cfg.Logger, cfg.BacklogCount)
+	p.failures.init(cfg.BacklogCount)
+	p.success.init(cfg.BacklogCount)
 	return p
 }
 
