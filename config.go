@@ -143,8 +143,8 @@ type Config struct {
 	MaxAttempts int
 
 	// RecordTTL is the longest a record may take from being aggregated to
-	// being acknowledged; past it the record fails with ErrRecordExpired and
-	// is not retried again. Default 30s; negative means no limit
+	// being acknowledged, time held back by RateLimit included; past it the
+	// record fails with ErrRecordExpired and is not sent again. Default 30s; negative means no limit
 	// (MaxAttempts then bounds the retries). MaxAttempts and RecordTTL
 	// cannot both be unlimited.
 	RecordTTL time.Duration

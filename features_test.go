@@ -320,3 +320,36 @@ func TestStreamARNIsSentInsteadOfTheName(t *testing.T) {
 		t.Fatalf("Start with a bad ARN = %v", err)
 	}
 }
+
+func TestRecordTTLAppliesWhileHeldByTheRateLimit(t *testing.T) {
+	c := &fakeClient{}
+	cfg := testConfig(c)
+	cfg.GetShards = StaticGetShardsFunc(1)
+	cfg.RateLimit = 1 // 10 Kinesis records a second
+	cfg.AggregateBatchCount = 1
+	cfg.RecordTTL = 200 * time.Millisecond
+	p := New(cfg)
+	failures := p.NotifyFailures()
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 60; i++ {
+		if err := p.Put(recordData(i), fmt.Sprint("k", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.Stop()
+	failed := 0
+	for f := range failures {
+		if !errors.Is(f.Err, ErrRecordExpired) {
+			t.Fatalf("failure %v, want ErrRecordExpired", f.Err)
+		}
+		failed += len(f.UserRecords)
+	}
+	sent := len(c.userRecords(t))
+	// About 10 go at once and a few more before the TTL; the rest expire
+	// unsent instead of trickling out for seconds.
+	if sent+failed != 60 || failed < 30 {
+		t.Fatalf("sent %d, expired %d of 60", sent, failed)
+	}
+}

@@ -70,6 +70,8 @@ func (p *Producer) admit(st *stage, a *aggregate) {
 
 // releaseWaiting moves the records whose shard has tokens again into the
 // batch, or all of them when force is set (Shutdown gave up waiting).
+// Records past their time-to-live go without tokens: the worker fails them
+// unsent.
 func (p *Producer) releaseWaiting(force bool) {
 	if p.throttled == 0 {
 		return
@@ -81,7 +83,7 @@ func (p *Producer) releaseWaiting(force bool) {
 			continue
 		}
 		n := 0
-		for n < len(l.waiting) && (force || l.take(now, l.waiting[n].size())) {
+		for n < len(l.waiting) && (force || p.expired(l.waiting[n], now) || l.take(now, l.waiting[n].size())) {
 			p.toBatch(l.waiting[n])
 			n++
 		}

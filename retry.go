@@ -90,8 +90,10 @@ func (p *Producer) send(batch []*aggregate) {
 	for round := 0; len(batch) > 0; round++ {
 		if round > 0 {
 			p.sleep(round, batch)
-			p.stats.retries.Add(int64(len(batch)))
 			batch = p.rehome(batch)
+		}
+		if batch = p.dropExpired(batch); round > 0 {
+			p.stats.retries.Add(int64(len(batch)))
 		}
 		retry = retry[:0]
 		for len(batch) > 0 {
@@ -288,6 +290,29 @@ func (p *Producer) rehome(batch []*aggregate) []*aggregate {
 		a.release()
 	}
 	return out
+}
+
+// dropExpired fails the aggregates past their time-to-live, before they
+// are sent (again), and returns the rest: a record whose time is up is not
+// sent, whether it waited for a retry or for its shard's rate limit.
+func (p *Producer) dropExpired(batch []*aggregate) []*aggregate {
+	if p.cfg.RecordTTL <= 0 {
+		return batch
+	}
+	now := time.Now()
+	keep := batch[:0]
+	for _, a := range batch {
+		switch {
+		case !p.expired(a, now):
+			keep = append(keep, a)
+		case a.lastErr != nil:
+			p.fail(a, fmt.Errorf("%w after %d attempts: %w", ErrRecordExpired, a.attempts, a.lastErr))
+		default:
+			p.fail(a, fmt.Errorf("%w before it could be sent", ErrRecordExpired))
+		}
+	}
+	clear(batch[len(keep):])
+	return keep
 }
 
 func (p *Producer) expired(a *aggregate, now time.Time) bool {
