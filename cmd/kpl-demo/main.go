@@ -19,6 +19,12 @@
 // drop records: every user record must lie in the hash range of the shard it
 // was read from.
 //
+// The summary gives the rates from the first Put to the end of Stop, and the
+// CPU time used meanwhile by this process (the producer, its AWS client and
+// the record generation) and, on Linux, by the local server, each also as a
+// share of one core: a producer far below one core while the server is near
+// it is not the bottleneck.
+//
 // Exit status: 0 when every record was acknowledged and (when read back)
 // found intact, on the right shard; 1 when anything failed, is missing,
 // corrupt or misplaced, or on an error; 2 for bad flags; 130 when
@@ -39,6 +45,8 @@ import (
 	"os"
 	"os/signal"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -84,8 +92,9 @@ type options struct {
 	verify     bool
 	verbose    bool
 
-	run      uint64        // run id; random when 0
-	progress time.Duration // interval of the progress line
+	run       uint64        // run id; random when 0
+	progress  time.Duration // interval of the progress line
+	serverPID int           // process id of the local server, for its CPU time; 0 for none
 }
 
 // local reports whether the demo runs against its own local server.
@@ -172,6 +181,7 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) int {
 			}
 		}()
 		fmt.Fprintf(stdout, "listening on %s\n", srv.Endpoint())
+		o.serverPID = srv.PID()
 		sess, err := srv.Session(nil)
 		if err != nil {
 			return fail("%v", err)
@@ -302,6 +312,13 @@ type result struct {
 	stats    producer.Stats
 	firstErr error // the first failure's error
 	read     *readBack
+
+	// CPU time used from the first Put to the end of Stop, when measured.
+	cpu       time.Duration // this process: the producer, its client and the record generation
+	cpuOK     bool
+	server    bool          // a local server's CPU time was asked for
+	serverCPU time.Duration // the local server's process
+	serverOK  bool
 }
 
 // readBack is what the read-back found.
@@ -393,6 +410,8 @@ func demo(ctx context.Context, client *kinesis.Kinesis, o options, stdout, stder
 	fmt.Fprintf(stdout, "Putting %d records of %d bytes from %d goroutines (run %016x)\n", o.records, o.size, o.goroutines, gen.run)
 
 	start := time.Now()
+	cpu0, cpuOK := processCPU()
+	srv0, srvOK := serverCPU(o.serverPID)
 	var next, accepted atomic.Int64
 	var errOnce sync.Once
 	var wg sync.WaitGroup
@@ -424,6 +443,15 @@ func demo(ctx context.Context, client *kinesis.Kinesis, o options, stdout, stder
 		fmt.Fprintf(stderr, "\nkpl-demo: %v\n", err)
 	}
 	res.elapsed = time.Since(start)
+	if cpu1, ok := processCPU(); ok && cpuOK {
+		res.cpu, res.cpuOK = cpu1-cpu0, true
+	}
+	if o.serverPID > 0 {
+		res.server = true
+		if srv1, ok := serverCPU(o.serverPID); ok && srvOK {
+			res.serverCPU, res.serverOK = srv1-srv0, true
+		}
+	}
 	prog.finish()
 	<-failuresDone
 	res.put = accepted.Load()
@@ -654,6 +682,10 @@ func (r *result) print(w io.Writer, o options) {
 	row("records/s", "%.0f", float64(r.put)/secs)
 	row("MB/s (user data)", "%.2f", float64(r.put)*float64(o.size)/secs/1e6)
 	row("MB/s (Kinesis data)", "%.2f", float64(r.stats.BytesPut)/secs/1e6)
+	row("CPU, this process (Put to Stop)", "%s", cpuShare(r.cpu, r.cpuOK, secs))
+	if r.server {
+		row("CPU, local server (Put to Stop)", "%s", cpuShare(r.serverCPU, r.serverOK, secs))
+	}
 	if b := r.read; b != nil {
 		fmt.Fprintf(tw, "  per shard\n")
 		for _, sc := range b.shards {
@@ -668,4 +700,52 @@ func (r *result) print(w io.Writer, o options) {
 	if r.firstErr != nil {
 		fmt.Fprintf(w, "first failure: %v\n", r.firstErr)
 	}
+}
+
+// cpuShare formats CPU time as seconds and as a share of one core over secs
+// seconds of elapsed time, or "n/a" when it was not measured.
+func cpuShare(cpu time.Duration, ok bool, secs float64) string {
+	if !ok {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.2f s (%.0f%% of one core)", cpu.Seconds(), 100*cpu.Seconds()/secs)
+}
+
+// clockTicks is the unit of the CPU times in /proc/<pid>/stat (USER_HZ),
+// 100 per second on Linux.
+const clockTicks = 100
+
+// serverCPU returns the CPU time (user and system, all threads) used by
+// process pid, read from /proc/<pid>/stat: Linux only, false elsewhere or
+// when pid is 0.
+func serverCPU(pid int) (time.Duration, bool) {
+	if pid <= 0 {
+		return 0, false
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, false
+	}
+	return parseProcStat(string(b))
+}
+
+// parseProcStat returns utime+stime of a /proc/<pid>/stat line.
+func parseProcStat(stat string) (time.Duration, bool) {
+	// The command name (field 2) is in parentheses and may hold spaces or
+	// parentheses itself: the fields that follow start after the last ')'.
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, false
+	}
+	f := strings.Fields(stat[i+1:])
+	// f[0] is field 3 (state); utime and stime are fields 14 and 15.
+	if len(f) < 13 {
+		return 0, false
+	}
+	utime, err1 := strconv.ParseUint(f[11], 10, 64)
+	stime, err2 := strconv.ParseUint(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, false
+	}
+	return time.Duration(utime+stime) * time.Second / clockTicks, true
 }

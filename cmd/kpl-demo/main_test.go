@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -50,7 +53,7 @@ func TestDemoVerifiesEveryRecord(t *testing.T) {
 	if len(b.shards) != 3 {
 		t.Errorf("per-shard counts for %d shards, want 3", len(b.shards))
 	}
-	for _, want := range []string{"records put", "read back", "missing", "duplicates", "per shard", "records/s", "acknowledged"} {
+	for _, want := range []string{"records put", "read back", "missing", "duplicates", "per shard", "records/s", "acknowledged", "CPU, this process"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the output lacks %q", want)
 		}
@@ -131,6 +134,41 @@ func TestRunLocal(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "OK: every record arrived intact.") {
 		t.Errorf("no OK line in the output")
+	}
+	if runtime.GOOS == "linux" && !regexp.MustCompile(`CPU, local server \(Put to Stop\) +[0-9.]+ s \([0-9]+% of one core\)`).MatchString(out.String()) {
+		t.Errorf("no CPU time of the local server in the output")
+	}
+}
+
+// TestParseProcStat reads utime and stime from /proc/<pid>/stat lines,
+// including a command name with spaces and parentheses.
+func TestParseProcStat(t *testing.T) {
+	for _, c := range []struct {
+		stat string
+		want time.Duration
+		ok   bool
+	}{
+		{"4242 (node) S 1 4242 4242 0 -1 4194560 9473 0 0 0 250 31 0 0 20 0 11 0 2211 1156464640 14082 18446744073709551615", 2810 * time.Millisecond, true},
+		{"7 (a (b) c) R 1 7 7 0 -1 0 0 0 0 0 1 2 0 0 20 0 1 0 1 0 0", 30 * time.Millisecond, true},
+		{"7 (node) S 1 2 3", 0, false},
+		{"no parenthesis", 0, false},
+		{"7 (node) S 1 7 7 0 -1 0 0 0 0 0 x 2 0", 0, false},
+	} {
+		got, ok := parseProcStat(c.stat)
+		if got != c.want || ok != c.ok {
+			t.Errorf("parseProcStat(%q) = %v, %v; want %v, %v", c.stat, got, ok, c.want, c.ok)
+		}
+	}
+	if runtime.GOOS == "linux" {
+		if _, ok := serverCPU(os.Getpid()); !ok {
+			t.Error("serverCPU of this process: not measured")
+		}
+	}
+	if _, ok := serverCPU(0); ok {
+		t.Error("serverCPU(0) measured something")
+	}
+	if cpuShare(0, false, 1) != "n/a" || cpuShare(500*time.Millisecond, true, 2) != "0.50 s (25% of one core)" {
+		t.Errorf("cpuShare: %q, %q", cpuShare(0, false, 1), cpuShare(500*time.Millisecond, true, 2))
 	}
 }
 
