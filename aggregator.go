@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go/aws"
 	"github.com/aws/aws-sdk-go/service/kinesis"
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -55,9 +54,10 @@ type aggregate struct {
 	created   time.Time
 
 	// Owned by the worker.
-	data     []byte  // encoded Kinesis record data
-	buf      *[]byte // pooled buffer behind data, nil when data is a user's slice
-	entry    *kinesis.PutRecordsRequestEntry
+	data     []byte                          // encoded Kinesis record data
+	buf      *[]byte                         // pooled buffer behind data, nil when data is a user's slice
+	entry    *kinesis.PutRecordsRequestEntry // points at entryBuf
+	entryBuf kinesis.PutRecordsRequestEntry  // pooled with the aggregate: no allocation per send
 	attempts int
 	lastErr  error
 }
@@ -194,10 +194,13 @@ func (a *aggregate) encode() {
 		a.data = a.appendEncoded((*a.buf)[:0])
 		*a.buf = a.data
 	}
-	a.entry = &kinesis.PutRecordsRequestEntry{Data: a.data, PartitionKey: aws.String(a.outerKey)}
+	// The entry and its strings live in the pooled aggregate, which outlives
+	// every call that uses them.
+	a.entryBuf = kinesis.PutRecordsRequestEntry{Data: a.data, PartitionKey: &a.outerKey}
 	if a.outerHash != "" {
-		a.entry.ExplicitHashKey = aws.String(a.outerHash)
+		a.entryBuf.ExplicitHashKey = &a.outerHash
 	}
+	a.entry = &a.entryBuf
 }
 
 // predictedShard is the id of the shard the record should land on, or "".

@@ -57,6 +57,10 @@ const (
 // PutRecordsAPI is the one call the producer needs from a Kinesis client.
 // *kinesis.Kinesis of aws-sdk-go (v1) satisfies it. A client that also has
 // PutRecordsWithContext (as *kinesis.Kinesis does) gets RequestTimeout.
+//
+// The producer reuses the memory of an input (its data buffers, entries and
+// strings) once the call returns, as the SDK allows: a fake client in a test
+// that keeps what it was sent must copy it.
 type PutRecordsAPI interface {
 	PutRecords(*kinesis.PutRecordsInput) (*kinesis.PutRecordsOutput, error)
 }

@@ -40,8 +40,16 @@ func (m *memoryKinesis) PutRecords(in *kinesis.PutRecordsInput) (*kinesis.PutRec
 	defer m.mu.Unlock()
 	out := &kinesis.PutRecordsOutput{FailedRecordCount: aws.Int64(0)}
 	for _, e := range in.Records {
-		cp := *e
-		cp.Data = append([]byte(nil), e.Data...)
+		// The producer reuses an input's memory once PutRecords returns:
+		// keep copies, not the entry.
+		cp := kinesis.PutRecordsRequestEntry{
+			Data:            append([]byte(nil), e.Data...),
+			PartitionKey:    aws.String(aws.StringValue(e.PartitionKey)),
+			ExplicitHashKey: e.ExplicitHashKey,
+		}
+		if e.ExplicitHashKey != nil {
+			cp.ExplicitHashKey = aws.String(*e.ExplicitHashKey)
+		}
 		m.entries = append(m.entries, &cp)
 		out.Records = append(out.Records, &kinesis.PutRecordsResultEntry{
 			ShardId:        aws.String(m.shardOf(aws.StringValue(e.PartitionKey), aws.StringValue(e.ExplicitHashKey))),

@@ -65,8 +65,27 @@ func (p *Producer) admit(st *stage, a *aggregate) {
 	}
 	l.waiting = append(l.waiting, a)
 	p.throttled++
+	p.heldBytes += a.size()
 	p.stats.rateLimited.Add(1)
 }
+
+// holdingTooMuch reports whether the records held back by the rate limits
+// have reached about two seconds of the shards' allowance: the drain loop
+// then takes no new records, so that Put blocks instead of memory growing
+// and records expiring while they wait.
+func (p *Producer) holdingTooMuch() bool {
+	return p.throttled >= p.maxThrottled || p.heldBytes >= p.maxHeldBytes
+}
+
+// setHoldLimits sizes what may be held back for a map of shards shards.
+func (p *Producer) setHoldLimits(shards int) {
+	const seconds = 2
+	f := float64(p.cfg.RateLimit) / 100 * seconds * float64(shards)
+	p.maxThrottled = clamp(int(f*shardRecordsPerSecond), p.cfg.BatchCount, p.cfg.MaxConnections*p.cfg.BatchCount)
+	p.maxHeldBytes = clamp(int(f*shardBytesPerSecond), p.cfg.BatchSize, p.cfg.MaxConnections*p.cfg.BatchSize)
+}
+
+func clamp(v, lo, hi int) int { return max(lo, min(v, hi)) }
 
 // releaseWaiting moves the records whose shard has tokens again into the
 // batch, or all of them when force is set (Shutdown gave up waiting).
@@ -84,6 +103,7 @@ func (p *Producer) releaseWaiting(force bool) {
 		}
 		n := 0
 		for n < len(l.waiting) && (force || p.expired(l.waiting[n], now) || l.take(now, l.waiting[n].size())) {
+			p.heldBytes -= l.waiting[n].size()
 			p.toBatch(l.waiting[n])
 			n++
 		}

@@ -40,10 +40,11 @@ type Producer struct {
 	bytes     int       // bytes of batch
 	oldest    time.Time // creation of the oldest aggregate in batch
 	throttled int       // Kinesis records held back by the shards' rate limits
-	// maxThrottled is how many may be held back before the loop stops
-	// taking records: as many as the connections could have in flight.
-	maxThrottled int
-	unlimited    bool // Shutdown gave up: rate limits no longer apply
+	heldBytes int       // their bytes
+	// How many records and bytes may be held back before the loop stops
+	// taking records (see holdingTooMuch).
+	maxThrottled, maxHeldBytes int
+	unlimited                  bool // Shutdown gave up: rate limits no longer apply
 
 	current    atomic.Pointer[shardMap] // the map the drain goroutine uses, for the workers
 	mapUpdates chan *shardMap
@@ -94,7 +95,6 @@ func New(config *Config) *Producer {
 	}
 	p.lim = limits{count: cfg.AggregateBatchCount, size: cfg.AggregateBatchSize, recordMax: cfg.MaxRecordSize, seed: rand.Uint64()}
 	p.hashing = cfg.GetShards != nil
-	p.maxThrottled = cfg.MaxConnections * cfg.BatchCount
 	p.backlog = newBacklog(cfg.BacklogCount)
 	p.sem = make(chan struct{}, cfg.MaxConnections)
 	p.stages = make([]stage, 1)
@@ -353,7 +353,7 @@ func (p *Producer) loop() {
 		ready := p.backlog.ready
 		if p.throttled > 0 {
 			throttleC = throttle.C
-			if p.throttled >= p.maxThrottled {
+			if p.holdingTooMuch() {
 				ready = nil
 			}
 		}
@@ -581,7 +581,8 @@ func (p *Producer) installMap(m *shardMap) {
 			p.stages[i].limit = l
 		}
 	}
-	p.throttled = 0
+	p.throttled, p.heldBytes = 0, 0
+	p.setHoldLimits(len(m.ids))
 	p.current.Store(m)
 }
 
