@@ -37,7 +37,28 @@ func (c *slowClient) PutRecords(in *kinesis.PutRecordsInput) (*kinesis.PutRecord
 // a connection (user data, encoded copy and request structures), the open
 // aggregates of the shards, and a fixed slack. A producer that buffered
 // every record would hold the ~200 MiB put.
+//
+// With the rate limit on, the shards' allowance is the bottleneck instead of
+// the client, and what waits for tokens is bounded too (MaxConnections ×
+// BatchSize here, see holdingTooMuch).
 func TestMemoryBoundedUnderSlowClient(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		rateLimit int
+		delay     time.Duration
+		total     int // records put, in BacklogCounts
+		factor    int // how many times the bound the test puts, at least
+	}{
+		{"client bound", -1, 20 * time.Millisecond, 200, 4},
+		{"rate limit bound", 150, time.Millisecond, 50, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			testMemoryBound(t, tc.rateLimit, tc.delay, tc.total, tc.factor)
+		})
+	}
+}
+
+func testMemoryBound(t *testing.T, rateLimit int, delay time.Duration, totalBacklogs, factor int) {
 	const (
 		recSize    = 1024
 		backlog    = 1000
@@ -47,8 +68,8 @@ func TestMemoryBoundedUnderSlowClient(t *testing.T) {
 		goroutines = 4
 		slack      = 8 << 20
 	)
-	total := 200 * backlog
-	client := &slowClient{delay: 20 * time.Millisecond}
+	total := totalBacklogs * backlog
+	client := &slowClient{delay: delay}
 	cfg := &Config{
 		StreamName:     "memory",
 		Client:         client,
@@ -56,18 +77,23 @@ func TestMemoryBoundedUnderSlowClient(t *testing.T) {
 		MaxConnections: conns,
 		BatchSize:      batchSize,
 		GetShards:      StaticGetShardsFunc(shards),
-		RateLimit:      -1,
+		RateLimit:      rateLimit,
 		Logger:         quietLogger(),
+	}
+	held := 0 // bytes the rate limits may hold back
+	if rateLimit > 0 {
+		held = conns * batchSize
 	}
 	// What the producer may hold, in bytes and in user records.
 	bound := 2*backlog*recSize + // backlog, double-buffered
 		(conns+1)*batchSize*3 + // batches: user data, encoded copy, request structures
 		shards*DefaultAggregateBatchSize*2 + // open aggregates: user data and records
+		2*held + // held back for tokens: user data and records
 		slack
 	// The count allows one batch more, as Outstanding is not an atomic
 	// snapshot: acknowledgements may land while it reads its counters.
-	recordBound := int64(2*backlog + (conns+2)*(batchSize/recSize) + shards*(DefaultAggregateBatchSize/recSize))
-	if total*recSize < 4*bound {
+	recordBound := int64(2*backlog + (conns+2)*(batchSize/recSize) + shards*(DefaultAggregateBatchSize/recSize) + held/recSize + shards*DefaultAggregateBatchSize/recSize)
+	if total*recSize < factor*bound {
 		t.Fatalf("the test puts %d bytes, not clearly more than the bound of %d", total*recSize, bound)
 	}
 
