@@ -164,7 +164,8 @@ type Config struct {
 	// the shard's write limits (1,000 records and 1 MiB a second), with a
 	// token bucket for records and one for bytes, like the KPL's RateLimit.
 	// It applies with a shard map (GetShards) only; Kinesis records held
-	// back wait in order in the producer. Default 150, as in the KPL: a
+	// back wait in order in the producer, and once about two seconds of the
+	// shards' allowance waits, Put blocks. Default 150, as in the KPL: a
 	// little over the limit, so that the shard itself throttles and no
 	// capacity is left unused. Negative turns the limit off.
 	RateLimit int
