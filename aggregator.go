@@ -133,7 +133,7 @@ func (a *aggregate) add(r *record, lim *limits) bool {
 		hashSlot, hashIdx, haveHash = a.hashPos.slot(hashSum, func(i uint32) bool { return a.hashes[i] == r.hash })
 		if !haveHash {
 			hashIdx = uint32(len(a.hashes))
-			grow += bytesFieldLen(r.hash.decimalLen())
+			grow += bytesFieldLen(r.ehkDigits())
 		}
 	}
 	grow += bytesFieldLen(recordLen(keyIdx, hashIdx, len(r.data)))
@@ -166,7 +166,7 @@ func aloneSize(r *record) int {
 	hashIdx := noIndex
 	if r.hasEHK {
 		hashIdx = 0
-		n += bytesFieldLen(r.hash.decimalLen())
+		n += bytesFieldLen(r.ehkDigits())
 	}
 	return aggOverhead + n + bytesFieldLen(recordLen(0, hashIdx, len(r.data)))
 }

@@ -205,7 +205,7 @@ func (p *Producer) PutUserRecordContext(ctx context.Context, userRecord UserReco
 		if err != nil {
 			return err
 		}
-		r.hash, r.hasEHK = h, true
+		r.hash, r.hasEHK, r.ehkLen = h, true, uint8(h.decimalLen())
 	} else if p.hashing {
 		r.hash = hashKey(key)
 	}

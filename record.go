@@ -85,6 +85,14 @@ func (a hash128) big() *big.Int {
 // pow10_19 is the largest power of ten that fits a uint64.
 const pow10_19 = 10000000000000000000
 
+// ehkDigits is the decimal length of r's explicit hash key.
+func (r *record) ehkDigits() int {
+	if r.ehkLen != 0 {
+		return int(r.ehkLen)
+	}
+	return r.hash.decimalLen()
+}
+
 // decimalLen is the number of decimal digits of a.
 func (a hash128) decimalLen() int {
 	if a.hi == 0 {
@@ -178,6 +186,9 @@ type record struct {
 	hash hash128    // md5 of key or the explicit hash key (shard-map mode or hasEHK)
 	// hasEHK is set when the caller gave an explicit hash key (in hash).
 	hasEHK bool
+	// ehkLen is the number of decimal digits of the explicit hash key,
+	// worked out by the caller's goroutine in Put (0 when unknown).
+	ehkLen uint8
 	// marker, when set, makes this a flush request rather than a record.
 	marker *flushMarker
 }
