@@ -269,63 +269,15 @@ func BenchmarkMD5Floor(b *testing.B) {
 // allocations of the whole producer (Put, drain goroutine, workers, Stop) per
 // user record as a fraction, which allocs/op rounds down to 0.
 func BenchmarkAllocsPerRecord(b *testing.B) {
-	for _, size := range []int{1024, 100} {
-		for _, m := range []struct {
-			name   string
-			shards int
-			ehk    bool
-		}{
-			{"default", 0, false},
-			{"shards=10", 10, false},
-			{"shards=500", 500, false},
-			{"shards=10/ehk", 10, true},
-			{"shards=500/ehk", 500, true},
-		} {
-			b.Run(fmt.Sprintf("size=%d/%s", size, m.name), func(b *testing.B) {
-				keys := uuidKeys(4096)
-				recs := make([]*benchRecord, len(keys))
-				data := make([]byte, size)
-				for i, k := range keys {
-					recs[i] = &benchRecord{key: k, data: data}
-					if m.ehk {
-						recs[i].ehk = hashKey(k).big()
-					}
-				}
-				cfg := &Config{StreamName: "bench", Client: &okClient{}, RateLimit: -1, Logger: quietLogger()}
-				if m.shards > 0 {
-					cfg.GetShards = StaticGetShardsFunc(m.shards)
-				}
-				p := New(cfg)
-				if err := p.Start(); err != nil {
-					b.Fatal(err)
-				}
-				var before, after runtime.MemStats
-				runtime.ReadMemStats(&before)
-				b.ResetTimer()
-				var next atomic.Int64
-				b.RunParallel(func(pb *testing.PB) {
-					i := int(next.Add(1)) * 7919
-					for pb.Next() {
-						r := recs[i%len(recs)]
-						i++
-						var err error
-						if m.ehk {
-							err = p.PutUserRecord(r)
-						} else {
-							err = p.Put(r.data, r.key)
-						}
-						if err != nil {
-							b.Error(err)
-							return
-						}
-					}
-				})
-				p.Stop()
-				b.StopTimer()
-				runtime.ReadMemStats(&after)
-				b.ReportMetric(float64(after.Mallocs-before.Mallocs)/float64(b.N), "allocs/record")
-				b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/float64(b.N), "B/record")
-			})
-		}
-	}
+	forEachBenchMode(b, func(b *testing.B, _ int, p *Producer, put func(int) error) {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		b.ResetTimer()
+		putParallel(b, put)
+		p.Stop()
+		b.StopTimer()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.Mallocs-before.Mallocs)/float64(b.N), "allocs/record")
+		b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/float64(b.N), "B/record")
+	})
 }

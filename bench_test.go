@@ -52,22 +52,26 @@ func uuidKeys(n int) []string {
 	return keys
 }
 
-// BenchmarkProducer puts records from GOMAXPROCS goroutines into a producer
-// whose client always succeeds, Stop included in the timing.
-func BenchmarkProducer(b *testing.B) {
-	modes := []struct {
-		name   string
-		shards int
-		ehk    bool
-	}{
-		{"default", 0, false},
-		{"shards=10", 10, false},
-		{"shards=500", 500, false},
-		{"shards=10/ehk", 10, true},
-		{"shards=500/ehk", 500, true},
-	}
+// benchModes are the modes of BenchmarkProducer and BenchmarkAllocsPerRecord.
+var benchModes = []struct {
+	name   string
+	shards int
+	ehk    bool
+}{
+	{"default", 0, false},
+	{"shards=10", 10, false},
+	{"shards=500", 500, false},
+	{"shards=10/ehk", 10, true},
+	{"shards=500/ehk", 500, true},
+}
+
+// forEachBenchMode runs body as a sub-benchmark for each record size and mode
+// with a started producer whose client always succeeds, and a put function
+// that sends one record (PutUserRecord with an explicit hash key in the ehk
+// modes, Put otherwise). body stops the producer.
+func forEachBenchMode(b *testing.B, body func(b *testing.B, size int, p *Producer, put func(i int) error)) {
 	for _, size := range []int{1024, 100} {
-		for _, m := range modes {
+		for _, m := range benchModes {
 			b.Run(fmt.Sprintf("size=%d/%s", size, m.name), func(b *testing.B) {
 				keys := uuidKeys(4096)
 				recs := make([]*benchRecord, len(keys))
@@ -87,29 +91,42 @@ func BenchmarkProducer(b *testing.B) {
 				if err := p.Start(); err != nil {
 					b.Fatal(err)
 				}
-				b.SetBytes(int64(size))
-				b.ReportAllocs()
-				b.ResetTimer()
-				var next atomic.Int64
-				b.RunParallel(func(pb *testing.PB) {
-					i := int(next.Add(1)) * 7919
-					for pb.Next() {
-						r := recs[i%len(recs)]
-						i++
-						var err error
-						if m.ehk {
-							err = p.PutUserRecord(r)
-						} else {
-							err = p.Put(r.data, r.key)
-						}
-						if err != nil {
-							b.Error(err)
-							return
-						}
+				put := func(i int) error {
+					r := recs[i%len(recs)]
+					if m.ehk {
+						return p.PutUserRecord(r)
 					}
-				})
-				p.Stop()
+					return p.Put(r.data, r.key)
+				}
+				body(b, size, p, put)
 			})
 		}
 	}
+}
+
+// putParallel calls put from GOMAXPROCS goroutines b.N times in all.
+func putParallel(b *testing.B, put func(i int) error) {
+	var next atomic.Int64
+	b.RunParallel(func(pb *testing.PB) {
+		i := int(next.Add(1)) * 7919
+		for pb.Next() {
+			if err := put(i); err != nil {
+				b.Error(err)
+				return
+			}
+			i++
+		}
+	})
+}
+
+// BenchmarkProducer puts records from GOMAXPROCS goroutines into a producer
+// whose client always succeeds, Stop included in the timing.
+func BenchmarkProducer(b *testing.B) {
+	forEachBenchMode(b, func(b *testing.B, size int, p *Producer, put func(int) error) {
+		b.SetBytes(int64(size))
+		b.ReportAllocs()
+		b.ResetTimer()
+		putParallel(b, put)
+		p.Stop()
+	})
 }
