@@ -216,7 +216,7 @@ func TestRateLimitHoldsShardToItsShare(t *testing.T) {
 	if got := len(c.userRecords(t)); got != 150 {
 		t.Fatalf("delivered %d, want 150", got)
 	}
-	if s := p.Stats(); s.Outstanding != 0 || s.UserRecordsPut != 150 {
+	if s := p.Stats(); s.Outstanding != 0 || s.UserRecordsPut != 150 || s.RateLimited < 40 {
 		t.Fatalf("stats %+v", s)
 	}
 }

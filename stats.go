@@ -26,6 +26,9 @@ type Stats struct {
 	WrongShard int64
 	// ShardMapUpdates is the number of times a new shard map was installed.
 	ShardMapUpdates int64
+	// RateLimited is the number of Kinesis records a shard's rate limit
+	// held back before sending.
+	RateLimited int64
 }
 
 // Stats returns a snapshot of the producer's totals.
@@ -44,6 +47,7 @@ func (p *Producer) Stats() Stats {
 		InFlight:          len(p.sem),
 		WrongShard:        s.wrongShard.Load(),
 		ShardMapUpdates:   s.mapUpdates.Load(),
+		RateLimited:       s.rateLimited.Load(),
 	}
 	st.Outstanding = max(0, int64(p.backlog.len())+s.received.Load()-st.UserRecordsPut-st.UserRecordsFailed)
 	return st
