@@ -3,7 +3,7 @@ GO ?= go
 
 .PHONY: test demo deps vet fmt-check bench generate
 
-# deps installs the pinned Kinesis-compatible test server (kinesalite) and the Go modules.
+# deps installs the pinned Kinesis-compatible test servers (kinesalite, kinesis-local) and the Go modules.
 deps:
 	npm ci --no-audit --no-fund --loglevel=error
 	$(GO) mod download

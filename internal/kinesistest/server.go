@@ -7,6 +7,11 @@
 // memory, listens on 127.0.0.1 only and exits on its own when the test
 // binary that started it goes away.
 //
+// A second server, kinesis-local (the Kinesis mock LocalStack uses), runs
+// the same way for what kinesalite cannot do, such as UpdateShardCount; start
+// it with StartKinesisLocal or SharedKinesisLocal. It is much slower than
+// kinesalite (well under 1 MiB/s), so tests give it small loads.
+//
 // A test binary normally shares one server between all its tests:
 //
 //	func TestMain(m *testing.M) { kinesistest.Main(m) }
@@ -47,9 +52,6 @@ const (
 	// declares this module.
 	modulePath = "github.com/kplgo/producer"
 
-	// scriptPath is the launcher script, relative to the repository root.
-	scriptPath = "internal/kinesistest/kinesalite.js"
-
 	// shardLimit is the account-wide limit on open shards the server
 	// enforces. Tests share one server, so it is generous.
 	shardLimit = 10000
@@ -65,9 +67,32 @@ const (
 	outputTail = 8 << 10
 )
 
-// Server is a running kinesalite process. Create one with Start or Shared.
-// Its methods are safe for concurrent use.
+// serverKind describes a server this package can run: an npm package
+// installed at the repository root and the launcher script that starts it.
+type serverKind struct {
+	name   string // for messages
+	pkg    string // directory under node_modules
+	script string // launcher, relative to the repository root
+}
+
+var (
+	kinesaliteKind = serverKind{
+		name:   "kinesalite",
+		pkg:    "kinesalite",
+		script: "internal/kinesistest/kinesalite.js",
+	}
+	kinesisLocalKind = serverKind{
+		name:   "kinesis-local",
+		pkg:    "kinesis-local",
+		script: "internal/kinesistest/kinesislocal.js",
+	}
+)
+
+// Server is a running kinesalite or kinesis-local process. Create one with
+// Start, StartKinesisLocal, Shared or SharedKinesisLocal. Its methods are safe
+// for concurrent use.
 type Server struct {
+	name     string // "kinesalite" or "kinesis-local", for messages
 	cmd      *exec.Cmd
 	stdin    io.WriteCloser
 	out      *outputWriter
@@ -85,6 +110,12 @@ type Server struct {
 // Start launches a new kinesalite server and waits until it answers API
 // calls. The caller must Close it. Most tests should use Shared instead.
 func Start() (*Server, error) {
+	return start(kinesaliteKind)
+}
+
+// start launches the server described by kind and waits until it answers
+// API calls.
+func start(kind serverKind) (*Server, error) {
 	root, err := RepoRoot()
 	if err != nil {
 		return nil, err
@@ -94,13 +125,13 @@ func Start() (*Server, error) {
 		return nil, fmt.Errorf("kinesistest: node not found on PATH: %w", err)
 	}
 	modules := filepath.Join(root, "node_modules")
-	if _, err := os.Stat(filepath.Join(modules, "kinesalite", "package.json")); err != nil {
-		return nil, fmt.Errorf("kinesistest: kinesalite not installed: run `npm ci` at the repo root (%s): %w", root, err)
+	if _, err := os.Stat(filepath.Join(modules, kind.pkg, "package.json")); err != nil {
+		return nil, fmt.Errorf("kinesistest: %s not installed: run `npm ci` at the repo root (%s): %w", kind.name, root, err)
 	}
 
-	cmd := exec.Command(node, filepath.Join(root, scriptPath), modules, strconv.Itoa(shardLimit))
+	cmd := exec.Command(node, filepath.Join(root, kind.script), modules, strconv.Itoa(shardLimit))
 	cmd.Dir = root
-	out := newOutputWriter()
+	out := newOutputWriter(kind.name)
 	cmd.Stdout = out
 	cmd.Stderr = out
 	cmd.WaitDelay = stopGrace
@@ -114,6 +145,7 @@ func Start() (*Server, error) {
 	}
 
 	s := &Server{
+		name:      kind.name,
 		cmd:       cmd,
 		stdin:     stdin,
 		out:       out,
@@ -142,9 +174,9 @@ func (s *Server) waitReady() error {
 	select {
 	case port = <-s.out.ready:
 	case <-s.exited:
-		return fmt.Errorf("kinesistest: kinesalite exited during startup (%v); output:\n%s", s.waitErr, s.out.tail())
+		return fmt.Errorf("kinesistest: %s exited during startup (%v); output:\n%s", s.name, s.waitErr, s.out.tail())
 	case <-timer.C:
-		return fmt.Errorf("kinesistest: kinesalite did not start listening within %v; output:\n%s", startTimeout, s.out.tail())
+		return fmt.Errorf("kinesistest: %s did not start listening within %v; output:\n%s", s.name, startTimeout, s.out.tail())
 	}
 	s.endpoint = "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 
@@ -165,9 +197,9 @@ func (s *Server) waitReady() error {
 		}
 		select {
 		case <-s.exited:
-			return fmt.Errorf("kinesistest: kinesalite exited during startup (%v); output:\n%s", s.waitErr, s.out.tail())
+			return fmt.Errorf("kinesistest: %s exited during startup (%v); output:\n%s", s.name, s.waitErr, s.out.tail())
 		case <-ctx.Done():
-			return fmt.Errorf("kinesistest: kinesalite at %s does not answer ListStreams: %w", s.endpoint, err)
+			return fmt.Errorf("kinesistest: %s at %s does not answer ListStreams: %w", s.name, s.endpoint, err)
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
@@ -193,7 +225,7 @@ func (s *Server) stop() error {
 	case <-s.exited:
 		// Already gone: nothing to stop. Report an unexpected exit.
 		if s.waitErr != nil {
-			return fmt.Errorf("kinesistest: kinesalite exited early: %w", s.waitErr)
+			return fmt.Errorf("kinesistest: %s exited early: %w", s.name, s.waitErr)
 		}
 		return nil
 	default:
@@ -209,10 +241,10 @@ func (s *Server) stop() error {
 	case <-time.After(stopGrace):
 	}
 	if err := s.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		return fmt.Errorf("kinesistest: kill kinesalite (pid %d): %w", s.PID(), err)
+		return fmt.Errorf("kinesistest: kill %s (pid %d): %w", s.name, s.PID(), err)
 	}
 	<-s.exited
-	return fmt.Errorf("kinesistest: kinesalite (pid %d) ignored SIGTERM for %v and was killed", s.PID(), stopGrace)
+	return fmt.Errorf("kinesistest: %s (pid %d) ignored SIGTERM for %v and was killed", s.name, s.PID(), stopGrace)
 }
 
 // newTransport returns a plain HTTP transport for loopback connections.
@@ -264,6 +296,7 @@ func declaresModule(gomod []byte, path string) bool {
 // messages. exec.Cmd serializes calls to Write because the same writer is
 // used for both streams.
 type outputWriter struct {
+	name    string // the server's name, prefixed to verbose output
 	ready   chan int
 	verbose bool
 
@@ -273,8 +306,9 @@ type outputWriter struct {
 	seen    bool   // the ready line was seen
 }
 
-func newOutputWriter() *outputWriter {
+func newOutputWriter(name string) *outputWriter {
 	return &outputWriter{
+		name:    name,
 		ready:   make(chan int, 1),
 		verbose: os.Getenv("KINESISTEST_VERBOSE") != "",
 	}
@@ -297,7 +331,7 @@ func (w *outputWriter) Write(p []byte) (int, error) {
 		line := strings.TrimSpace(string(w.partial[:i]))
 		w.partial = w.partial[i+1:]
 		if w.verbose {
-			fmt.Fprintf(os.Stderr, "kinesalite: %s\n", line)
+			fmt.Fprintf(os.Stderr, "%s: %s\n", w.name, line)
 		}
 		if w.seen {
 			continue

@@ -1,21 +1,32 @@
 package kinesistest
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"sync"
 	"testing"
 )
 
-var shared struct {
+// sharedServer is a server shared by all tests of a test binary, started on
+// first use.
+type sharedServer struct {
+	kind serverKind
+
 	once   sync.Once
 	mu     sync.Mutex
 	server *Server
 	err    error
 }
 
-// Shared returns the server shared by all tests of the test binary, starting
-// it on first use. Use Main in TestMain to stop it when the tests are done.
+var (
+	shared             = &sharedServer{kind: kinesaliteKind}
+	sharedKinesisLocal = &sharedServer{kind: kinesisLocalKind}
+)
+
+// Shared returns the kinesalite server shared by all tests of the test
+// binary, starting it on first use. Use Main in TestMain to stop it when the
+// tests are done.
 //
 // If the server cannot be started (node or kinesalite missing, startup
 // failure), Shared skips the test with the reason, or fails it when the
@@ -23,29 +34,55 @@ var shared struct {
 // tests.
 func Shared(tb testing.TB) *Server {
 	tb.Helper()
-	shared.once.Do(func() {
-		srv, err := Start()
-		shared.mu.Lock()
-		shared.server, shared.err = srv, err
-		shared.mu.Unlock()
+	return shared.get(tb)
+}
+
+// SharedKinesisLocal returns the kinesis-local server shared by all tests of
+// the test binary, starting it on first use. It behaves like Shared: Main
+// stops it, and a server that cannot be started skips the test, or fails it
+// when CI is "true".
+func SharedKinesisLocal(tb testing.TB) *Server {
+	tb.Helper()
+	return sharedKinesisLocal.get(tb)
+}
+
+func (sh *sharedServer) get(tb testing.TB) *Server {
+	tb.Helper()
+	sh.once.Do(func() {
+		srv, err := start(sh.kind)
+		sh.mu.Lock()
+		sh.server, sh.err = srv, err
+		sh.mu.Unlock()
 	})
-	shared.mu.Lock()
-	srv, err := shared.server, shared.err
-	shared.mu.Unlock()
+	sh.mu.Lock()
+	srv, err := sh.server, sh.err
+	sh.mu.Unlock()
 	if err != nil {
 		if os.Getenv("CI") == "true" {
-			tb.Fatalf("cannot start kinesalite: %v", err)
+			tb.Fatalf("cannot start %s: %v", sh.kind.name, err)
 		}
-		tb.Skipf("skipping integration test: cannot start kinesalite: %v", err)
+		tb.Skipf("skipping integration test: cannot start %s: %v", sh.kind.name, err)
 	}
 	if srv == nil {
-		tb.Fatalf("kinesistest: the shared server was already closed")
+		tb.Fatalf("kinesistest: the shared %s server was already closed", sh.kind.name)
 	}
 	return srv
 }
 
-// Main runs the tests and then stops the shared server, if one was started,
-// before exiting with the tests' exit code. Call it from TestMain:
+// close stops the server if it is running.
+func (sh *sharedServer) close() error {
+	sh.mu.Lock()
+	srv := sh.server
+	sh.server = nil
+	sh.mu.Unlock()
+	if srv == nil {
+		return nil
+	}
+	return srv.Close()
+}
+
+// Main runs the tests and then stops the shared servers, if any were
+// started, before exiting with the tests' exit code. Call it from TestMain:
 //
 //	func TestMain(m *testing.M) { kinesistest.Main(m) }
 func Main(m *testing.M) {
@@ -59,14 +96,7 @@ func Main(m *testing.M) {
 	os.Exit(code)
 }
 
-// closeShared stops the shared server if it is running.
+// closeShared stops the shared servers that are running.
 func closeShared() error {
-	shared.mu.Lock()
-	srv := shared.server
-	shared.server = nil
-	shared.mu.Unlock()
-	if srv == nil {
-		return nil
-	}
-	return srv.Close()
+	return errors.Join(shared.close(), sharedKinesisLocal.close())
 }
