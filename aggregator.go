@@ -32,9 +32,10 @@ const noIndex = ^uint32(0)
 
 // aggregate is one Kinesis record under construction: the user records of a
 // KPL aggregate (or a single user record sent plain), their key tables and the
-// exact size of the encoding. The drain goroutine fills it; once closed it
-// belongs to the worker that sends it, which encodes it and gives it back to
-// the pool when every record in it is acknowledged or failed.
+// exact size of the encoding. The pipeline fills it, queues it in its shard's
+// stage and hands it to the sender for each call; between calls it is the
+// pipeline's again. It goes back to the pool when every record in it is
+// acknowledged or failed.
 type aggregate struct {
 	recs     []record
 	keyIdx   []uint32 // per record: index in keys
@@ -53,13 +54,27 @@ type aggregate struct {
 	epoch     *epoch    // the flush epoch whose count includes this aggregate's records
 	created   time.Time
 
-	// Owned by the worker.
+	// Kept by the pipeline across calls.
+	sends     int       // PutRecords calls that carried it
+	attempts  int       // failed calls that count toward MaxAttempts (throttling does not)
+	throttles int       // consecutive throttled answers
+	lastErr   error     // the cause of the last failed attempt
+	notBefore time.Time // a retry waits until then
+	sentAt    time.Time // when the last call that carried it was made
+
+	// Written by the sender during a call, read by the pipeline after it.
 	data     []byte                          // encoded Kinesis record data
 	buf      *[]byte                         // pooled buffer behind data, nil when data is a user's slice
-	entry    *kinesis.PutRecordsRequestEntry // points at entryBuf
+	entry    *kinesis.PutRecordsRequestEntry // points at entryBuf; nil until encoded
 	entryBuf kinesis.PutRecordsRequestEntry  // pooled with the aggregate: no allocation per send
-	attempts int
-	lastErr  error
+	result   outcome                         // of the last call
+}
+
+// outcome is what one PutRecords call said of one Kinesis record.
+type outcome struct {
+	shardID, sequence string // where Kinesis stored it, on success
+	err               error  // nil on success: the entry's error or the call's
+	final             bool   // err is one no retry can cure
 }
 
 var aggregatePool = sync.Pool{New: func() any { return new(aggregate) }}

@@ -40,8 +40,6 @@ const (
 	DefaultRecordMaxBufferedTime = 100 * time.Millisecond
 	// DefaultShardRefreshInterval is how often the shard map is listed again.
 	DefaultShardRefreshInterval = time.Minute
-	// DefaultMaxAttempts is the default number of PutRecords attempts per record.
-	DefaultMaxAttempts = 10
 	// DefaultRecordTTL is the default time a record may take to be acknowledged.
 	DefaultRecordTTL = 30 * time.Second
 	// DefaultRetryBackoffMin is the default first retry delay.
@@ -141,16 +139,20 @@ type Config struct {
 	// partition key. Default 1 MiB; up to 10 MiB for streams that opted in.
 	MaxRecordSize int
 
-	// MaxAttempts is the most PutRecords attempts for one record before it
-	// fails with ErrAttemptsExhausted. Default 10; negative means no limit
-	// (RecordTTL then bounds the retries).
+	// MaxAttempts is the most failed PutRecords attempts for one record
+	// before it fails with ErrAttemptsExhausted. Throttling
+	// (ProvisionedThroughputExceededException) is not a failed attempt: a
+	// throttled record waits for its shard's rate, bounded by RecordTTL.
+	// Default 0, no limit: RecordTTL bounds the retries, as in the KPL, so
+	// that an outage shorter than RecordTTL fails no record. Negative also
+	// means no limit.
 	MaxAttempts int
 
 	// RecordTTL is the longest a record may take from being aggregated to
-	// being acknowledged, time held back by RateLimit included; past it the
-	// record fails with ErrRecordExpired and is not sent again. Default 30s; negative means no limit
-	// (MaxAttempts then bounds the retries). MaxAttempts and RecordTTL
-	// cannot both be unlimited.
+	// being acknowledged, time waiting for its shard's rate and for retries
+	// included; past it the record fails with ErrRecordExpired and is not
+	// sent again. Default 30s; negative means no limit, which needs a
+	// positive MaxAttempts.
 	RecordTTL time.Duration
 
 	// RetryBackoffMin is the delay before the first retry; each further
@@ -160,14 +162,18 @@ type Config struct {
 	// RetryBackoffMax is the longest delay between two attempts. Default 5s.
 	RetryBackoffMax time.Duration
 
-	// RateLimit caps what the producer sends to each shard, in percent of
-	// the shard's write limits (1,000 records and 1 MiB a second), with a
-	// token bucket for records and one for bytes, like the KPL's RateLimit.
-	// It applies with a shard map (GetShards) only; Kinesis records held
-	// back wait in order in the producer, and once about two seconds of the
-	// shards' allowance waits, Put blocks. Default 150, as in the KPL: a
-	// little over the limit, so that the shard itself throttles and no
-	// capacity is left unused. Negative turns the limit off.
+	// RateLimit is the ceiling of what the producer sends to each shard,
+	// in percent of the shard's write limits (1,000 records and 1 MiB a
+	// second), with a token bucket for records and one for bytes, like the
+	// KPL's RateLimit. It applies with a shard map (GetShards) only. Under
+	// the ceiling the rate adapts: a throttled answer for a shard lowers
+	// the shard's rate, time without one raises it back, so that producers
+	// sharing a stream settle on each shard's capacity. Kinesis records held
+	// back wait in their shard's queue; once about two seconds of the
+	// shard's current rate waits, Put blocks for keys of that shard only.
+	// Default 150, as in the KPL: over the limit, so that no capacity is
+	// left unused. Negative turns the limit off (throttled records then
+	// only back off).
 	RateLimit int
 
 	// FailIfThrottled fails a Kinesis record at once, with ErrThrottled,
@@ -225,9 +231,6 @@ func (c *Config) withDefaults() (Config, error) {
 	if v.MaxRecordSize == 0 {
 		v.MaxRecordSize = DefaultMaxRecordSize
 	}
-	if v.MaxAttempts == 0 {
-		v.MaxAttempts = DefaultMaxAttempts
-	}
 	if v.RecordTTL == 0 {
 		v.RecordTTL = DefaultRecordTTL
 	}
@@ -276,7 +279,7 @@ func (c *Config) validate() error {
 		return fmt.Errorf("MaxConnections %d must be in 1..256", c.MaxConnections)
 	case c.FlushInterval < 0:
 		return fmt.Errorf("FlushInterval %v must be positive", c.FlushInterval)
-	case c.MaxAttempts < 0 && c.RecordTTL < 0:
+	case c.MaxAttempts <= 0 && c.RecordTTL < 0:
 		return fmt.Errorf("MaxAttempts and RecordTTL cannot both be unlimited")
 	case c.RetryBackoffMin < 0 || c.RetryBackoffMax < c.RetryBackoffMin:
 		return fmt.Errorf("RetryBackoffMin %v and RetryBackoffMax %v must satisfy 0 <= min <= max", c.RetryBackoffMin, c.RetryBackoffMax)

@@ -11,10 +11,10 @@ import (
 	"github.com/aws/aws-sdk-go/service/kinesis"
 )
 
-// gate is a fake client answer that blocks every call until opened.
-type gate chan struct{}
+// callGate is a fake client answer that blocks every call until opened.
+type callGate chan struct{}
 
-func (g gate) answer(int, *kinesis.PutRecordsInput) (*kinesis.PutRecordsOutput, error) {
+func (g callGate) answer(int, *kinesis.PutRecordsInput) (*kinesis.PutRecordsOutput, error) {
 	<-g
 	return nil, nil
 }
@@ -52,7 +52,7 @@ func TestFlushSyncWaitsForAcknowledgement(t *testing.T) {
 }
 
 func TestFlushSyncGivesUpWithContext(t *testing.T) {
-	g := make(gate)
+	g := make(callGate)
 	c := &fakeClient{answer: g.answer}
 	p := New(testConfig(c))
 	if err := p.Start(); err != nil {
@@ -77,7 +77,7 @@ func TestFlushSyncGivesUpWithContext(t *testing.T) {
 }
 
 func TestPutContextGivesUpWhenBacklogStaysFull(t *testing.T) {
-	g := make(gate)
+	g := make(callGate)
 	c := &fakeClient{answer: g.answer}
 	cfg := testConfig(c)
 	cfg.BacklogCount, cfg.MaxConnections, cfg.BatchCount, cfg.AggregateBatchCount = 1, 1, 1, 1

@@ -39,17 +39,3 @@ func (e *epoch) complete(n int) {
 		}
 	}
 }
-
-// nextEpoch seals the current epoch after a flush and starts the next, which
-// waits for this one. Only the drain goroutine calls it.
-func (p *Producer) nextEpoch(m *flushMarker) {
-	old := p.epoch
-	next := &epoch{done: make(chan struct{})}
-	next.pending.Store(2) // its seal and its predecessor
-	old.next = next
-	p.epoch = next
-	old.complete(1)
-	if m.sealed != nil {
-		m.sealed <- old
-	}
-}

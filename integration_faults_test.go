@@ -3,6 +3,7 @@ package producer_test
 import (
 	"errors"
 	"math/rand"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -142,14 +143,15 @@ func TestIntegrationFaults(t *testing.T) {
 	}
 }
 
-// TestIntegrationAttemptsExhausted throttles every PutRecords call: with
-// MaxAttempts 3 every record comes out on the failure channel with
-// ErrAttemptsExhausted (wrapping the throttling error), PutUserRecord values
-// come back as the very values put, and nothing reaches the stream.
+// TestIntegrationAttemptsExhausted fails every PutRecords call with an
+// internal error: with MaxAttempts 3 every record comes out on the failure
+// channel with ErrAttemptsExhausted (wrapping the server's error),
+// PutUserRecord values come back as the very values put, and nothing
+// reaches the stream. (Throttling does not use attempts up.)
 func TestIntegrationAttemptsExhausted(t *testing.T) {
 	t.Parallel()
 	srv := kinesistest.Shared(t)
-	tr := faultinject.New(nil, faultinject.Config{Seed: 5, Throttle: 1})
+	tr := faultinject.New(nil, faultinject.Config{Seed: 5, InternalError: 1})
 	t.Cleanup(tr.CloseIdleConnections)
 	client := srv.Client(t, tr)
 	plain := srv.Client(t, nil)
@@ -169,7 +171,7 @@ func TestIntegrationAttemptsExhausted(t *testing.T) {
 	h.onFail = func(fr *producer.FailureRecord) {
 		mu.Lock()
 		defer mu.Unlock()
-		if !errors.Is(fr.Err, producer.ErrAttemptsExhausted) || !isThrottle(fr.Err) {
+		if !errors.Is(fr.Err, producer.ErrAttemptsExhausted) || !strings.Contains(fr.Err.Error(), faultinject.CodeInternalFailure) {
 			wrongErr += len(fr.UserRecords)
 			if firstWrong == nil {
 				firstWrong = fr.Err
@@ -214,7 +216,7 @@ func TestIntegrationAttemptsExhausted(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	if wrongErr > 0 {
-		t.Errorf("%d records failed with %v, want ErrAttemptsExhausted wrapping the throttling error", wrongErr, firstWrong)
+		t.Errorf("%d records failed with %v, want ErrAttemptsExhausted wrapping the internal error", wrongErr, firstWrong)
 	}
 	if returned != len(given) {
 		t.Errorf("%d of the %d PutUserRecord values came back as themselves", returned, len(given))

@@ -6,9 +6,22 @@ import "time"
 const (
 	shardRecordsPerSecond = 1000
 	shardBytesPerSecond   = 1 << 20
-	// throttleTick is how often the drain goroutine releases records held
-	// back by a shard's rate limit.
-	throttleTick = 10 * time.Millisecond
+)
+
+// The adaptive rate of a shard: a throttled answer multiplies the rate by
+// rateCut (at most once per round trip), and while records wait for the
+// limiter, every rateRaiseEvery without throttling adds rateRaise of the
+// ceiling, never going under rateFloor or over the ceiling. With these
+// values a rate recovers from the floor to the ceiling in about 5 s, and
+// oscillates within 15% under a shard's capacity when it is the limit.
+const (
+	rateCut        = 0.85
+	rateRaise      = 0.02
+	rateRaiseEvery = 100 * time.Millisecond
+	rateFloor      = 0.05
+	// holdSeconds is how much of a shard's current rate may wait in its
+	// queue before Put blocks for the shard's keys.
+	holdSeconds = 2
 )
 
 // bucket is a token bucket that refills at rate tokens a second up to max.
@@ -16,38 +29,57 @@ type bucket struct {
 	tokens, rate, max float64
 }
 
-func newBucket(rate float64) bucket { return bucket{tokens: rate, rate: rate, max: rate} }
-
 func (b *bucket) refill(seconds float64) {
 	b.tokens = min(b.max, b.tokens+seconds*b.rate)
 }
 
-// shardLimiter keeps one shard within RateLimit percent of its write limits,
-// in Kinesis records and in bytes, like the KPL's per-shard limiter. Kinesis
-// records it holds back wait in order in waiting. Only the drain goroutine
-// uses it.
+// setRate changes the rate and the burst (one second of the rate), keeping
+// the tokens already there up to the new burst.
+func (b *bucket) setRate(rate float64) {
+	b.rate, b.max = rate, rate
+	b.tokens = min(b.tokens, b.max)
+}
+
+// shardLimiter keeps one shard within its write limits, in Kinesis records
+// and in bytes, like the KPL's per-shard limiter, and adapts: Config.RateLimit
+// is its ceiling, a throttled answer lowers the rate and time without one
+// raises it back (additive increase, multiplicative decrease), so that
+// several producers writing to one shard settle on its capacity instead of
+// storming it. The pipeline owns it, in the shard's stage.
 type shardLimiter struct {
-	records, bytes bucket
-	last           time.Time
-	waiting        []*aggregate
+	records, bytes   bucket
+	ceilRecs, ceilBy float64 // the rates at factor 1
+	factor           float64 // of the ceiling, rateFloor..1
+	last             time.Time
+	lastCut          time.Time // when the rate was last lowered
+	lastRaise        time.Time
+	blocked          bool // a record waited for tokens since the last raise
 }
 
 func newShardLimiter(percent int, now time.Time) *shardLimiter {
 	f := float64(percent) / 100
-	return &shardLimiter{records: newBucket(f * shardRecordsPerSecond), bytes: newBucket(f * shardBytesPerSecond), last: now}
+	l := &shardLimiter{ceilRecs: f * shardRecordsPerSecond, ceilBy: f * shardBytesPerSecond, factor: 1, last: now, lastRaise: now}
+	l.records = bucket{tokens: l.ceilRecs, rate: l.ceilRecs, max: l.ceilRecs}
+	l.bytes = bucket{tokens: l.ceilBy, rate: l.ceilBy, max: l.ceilBy}
+	return l
+}
+
+func (l *shardLimiter) advance(now time.Time) {
+	if s := now.Sub(l.last).Seconds(); s > 0 {
+		l.records.refill(s)
+		l.bytes.refill(s)
+		l.last = now
+	}
 }
 
 // take spends the tokens of one Kinesis record of size bytes if there are
 // enough. A record larger than the byte bucket passes when the bucket is full
 // (and leaves it in debt), so that no record waits forever.
 func (l *shardLimiter) take(now time.Time, size int) bool {
-	if s := now.Sub(l.last).Seconds(); s > 0 {
-		l.records.refill(s)
-		l.bytes.refill(s)
-		l.last = now
-	}
+	l.advance(now)
 	need := min(float64(size), l.bytes.max)
 	if l.records.tokens < 1 || l.bytes.tokens < need {
+		l.blocked = true
 		return false
 	}
 	l.records.tokens--
@@ -55,63 +87,36 @@ func (l *shardLimiter) take(now time.Time, size int) bool {
 	return true
 }
 
-// admit lets a through the shard's limit into the batch, or queues it
-// behind the records already waiting.
-func (p *Producer) admit(st *stage, a *aggregate) {
-	l := st.limit
-	if l == nil || (len(l.waiting) == 0 && l.take(time.Now(), a.size())) {
-		p.toBatch(a)
+// throttled lowers the rate after Kinesis throttled a record of the shard
+// that was sent at sent. Answers to records sent before the last cut say
+// nothing about the lowered rate, so they do not lower it again.
+func (l *shardLimiter) throttled(now, sent time.Time) {
+	if sent.Before(l.lastCut) {
 		return
 	}
-	l.waiting = append(l.waiting, a)
-	p.throttled++
-	p.heldBytes += a.size()
-	p.stats.rateLimited.Add(1)
+	l.advance(now)
+	l.factor = max(rateFloor, l.factor*rateCut)
+	l.lastCut, l.lastRaise = now, now
+	l.apply()
 }
 
-// holdingTooMuch reports whether the records held back by the rate limits
-// have reached about two seconds of the shards' allowance: the drain loop
-// then takes no new records, so that Put blocks instead of memory growing
-// and records expiring while they wait.
-func (p *Producer) holdingTooMuch() bool {
-	return p.throttled >= p.maxThrottled || p.heldBytes >= p.maxHeldBytes
-}
-
-// setHoldLimits sizes what may be held back for a map of shards shards.
-func (p *Producer) setHoldLimits(shards int) {
-	const seconds = 2
-	f := float64(p.cfg.RateLimit) / 100 * seconds * float64(shards)
-	p.maxThrottled = clamp(int(f*shardRecordsPerSecond), p.cfg.BatchCount, p.cfg.MaxConnections*p.cfg.BatchCount)
-	p.maxHeldBytes = clamp(int(f*shardBytesPerSecond), p.cfg.BatchSize, p.cfg.MaxConnections*p.cfg.BatchSize)
-}
-
-func clamp(v, lo, hi int) int { return max(lo, min(v, hi)) }
-
-// releaseWaiting moves the records whose shard has tokens again into the
-// batch, or all of them when force is set (Shutdown gave up waiting).
-// Records past their time-to-live go without tokens: the worker fails them
-// unsent.
-func (p *Producer) releaseWaiting(force bool) {
-	if p.throttled == 0 {
+// accepted raises the rate after Kinesis took a record of the shard, when
+// records have been waiting for the limiter and nothing was throttled for a
+// while.
+func (l *shardLimiter) accepted(now time.Time) {
+	if l.factor >= 1 || !l.blocked || now.Sub(l.lastRaise) < rateRaiseEvery {
 		return
 	}
-	now := time.Now()
-	for i := range p.stages {
-		l := p.stages[i].limit
-		if l == nil {
-			continue
-		}
-		n := 0
-		for n < len(l.waiting) && (force || p.expired(l.waiting[n], now) || l.take(now, l.waiting[n].size())) {
-			p.heldBytes -= l.waiting[n].size()
-			p.toBatch(l.waiting[n])
-			n++
-		}
-		if n > 0 {
-			clear(l.waiting[:n])
-			l.waiting = l.waiting[n:]
-			p.throttled -= n
-		}
-	}
-	p.dispatch()
+	l.advance(now)
+	l.factor = min(1, l.factor+rateRaise)
+	l.lastRaise, l.blocked = now, false
+	l.apply()
 }
+
+func (l *shardLimiter) apply() {
+	l.records.setRate(l.factor * l.ceilRecs)
+	l.bytes.setRate(l.factor * l.ceilBy)
+}
+
+// rate returns the current rate in Kinesis records and bytes a second.
+func (l *shardLimiter) rate() (records, bytes float64) { return l.records.rate, l.bytes.rate }

@@ -1,6 +1,9 @@
 package producer
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // notifier hands values (failures) from the workers to the channel a caller
 // reads. The workers never block on a slow reader: values wait in a queue
@@ -74,4 +77,53 @@ func (n *notifier[T]) forward() {
 			n.out <- v
 		}
 	}
+}
+
+// reporter settles Kinesis records for good: it counts them, tells Metrics,
+// hands results and failures to their channels and releases the records.
+// The pipeline calls it; the facade reads its channels and counters.
+type reporter struct {
+	stats    counters
+	failures notifier[*FailureRecord]
+	success  notifier[*SuccessRecord]
+	results  atomic.Bool // someone asked for NotifySuccesses
+	metrics  Metrics
+	logger   Logger
+	stream   string
+}
+
+// acknowledge counts a delivered Kinesis record, reports it when results
+// are on, and frees it.
+func (r *reporter) acknowledge(a *aggregate) {
+	r.stats.userRecordsPut.Add(int64(len(a.recs)))
+	r.stats.kinesisRecordsPut.Add(1)
+	r.stats.bytesPut.Add(int64(len(a.data)))
+	if r.metrics != nil {
+		r.metrics.KinesisRecordPut(len(a.recs), len(a.data), a.sends)
+	}
+	if r.results.Load() {
+		r.success.push(&SuccessRecord{
+			ShardID:        a.result.shardID,
+			SequenceNumber: a.result.sequence,
+			Attempts:       a.sends,
+			UserRecords:    a.userRecords(),
+		})
+	}
+	a.epoch.complete(len(a.recs))
+	a.release()
+}
+
+// fail reports the user records of a as a failure and frees it.
+func (r *reporter) fail(a *aggregate, err error) {
+	users := a.userRecords()
+	r.stats.userRecordsFailed.Add(int64(len(users)))
+	if r.metrics != nil {
+		r.metrics.UserRecordsFailed(len(users), err)
+	}
+	if !r.failures.push(&FailureRecord{Err: err, UserRecords: users}) {
+		r.logger.Error("user records failed (nobody reads NotifyFailures)", err,
+			logValue("stream", r.stream), logValue("records", len(users)))
+	}
+	a.epoch.complete(len(a.recs))
+	a.release()
 }

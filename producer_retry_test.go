@@ -231,7 +231,7 @@ func checkFailedRecords(t *testing.T, fs []*FailureRecord, want map[string]wantR
 
 func TestAttemptsExhausted(t *testing.T) {
 	entryFail := func(_ int, in *kinesis.PutRecordsInput) (*kinesis.PutRecordsOutput, error) {
-		return failEntries(in, "ProvisionedThroughputExceededException", func(int) bool { return true }), nil
+		return failEntries(in, "InternalFailure", func(int) bool { return true }), nil
 	}
 	requestFail := func(int, *kinesis.PutRecordsInput) (*kinesis.PutRecordsOutput, error) {
 		return nil, awserr.NewRequestFailure(awserr.New("InternalFailure", "down", nil), 500, "req")
@@ -242,7 +242,7 @@ func TestAttemptsExhausted(t *testing.T) {
 	}{
 		"entries": {entryFail, func(t *testing.T, err error) {
 			var pe *PutRecordError
-			if !errors.As(err, &pe) || pe.Code != "ProvisionedThroughputExceededException" {
+			if !errors.As(err, &pe) || pe.Code != "InternalFailure" {
 				t.Fatalf("%v does not wrap the entry's PutRecordError", err)
 			}
 		}},
@@ -324,6 +324,54 @@ func TestRecordTTLExpires(t *testing.T) {
 	}
 	if elapsed > 5*time.Second {
 		t.Fatalf("took %v to expire records with a TTL of %v", elapsed, cfg.RecordTTL)
+	}
+	if c.callCount() < 3 {
+		t.Fatalf("only %d calls before the records expired", c.callCount())
+	}
+}
+
+// TestThrottlingDoesNotUseAttempts: throttled entries wait and go again
+// however often they are throttled; MaxAttempts counts only failures, and
+// RecordTTL is the bound for throttled records.
+func TestThrottlingDoesNotUseAttempts(t *testing.T) {
+	throttleFirst := func(n int) func(int, *kinesis.PutRecordsInput) (*kinesis.PutRecordsOutput, error) {
+		return func(call int, in *kinesis.PutRecordsInput) (*kinesis.PutRecordsOutput, error) {
+			if call > n {
+				return nil, nil
+			}
+			return failEntries(in, "ProvisionedThroughputExceededException", func(int) bool { return true }), nil
+		}
+	}
+	c := &fakeClient{answer: throttleFirst(6)}
+	cfg := testConfig(c)
+	cfg.MaxAttempts = 2
+	cfg.RetryBackoffMin, cfg.RetryBackoffMax = time.Millisecond, 5*time.Millisecond
+	p := New(cfg)
+	f := collectFailures(p)
+	want := putAll(t, p, 100, 7)
+	if fs := f.wait(t); len(fs) > 0 {
+		t.Fatalf("%d failures, first: %v", len(fs), fs[0].Err)
+	}
+	checkDelivered(t, want, c.userRecords(t))
+	if st := p.Stats(); st.Throttled == 0 || st.UserRecordsPut != 100 {
+		t.Fatalf("stats %+v", st)
+	}
+
+	c = &fakeClient{answer: throttleFirst(1 << 30)}
+	cfg = testConfig(c)
+	cfg.MaxAttempts = 2
+	cfg.RecordTTL = 200 * time.Millisecond
+	cfg.RetryBackoffMin, cfg.RetryBackoffMax = time.Millisecond, 5*time.Millisecond
+	p = New(cfg)
+	f = collectFailures(p)
+	want = putAll(t, p, 50, 5)
+	fs := f.wait(t)
+	checkFailedRecords(t, fs, want)
+	for _, fr := range fs {
+		var pe *PutRecordError
+		if !errors.Is(fr.Err, ErrRecordExpired) || !errors.As(fr.Err, &pe) || pe.Code != "ProvisionedThroughputExceededException" {
+			t.Fatalf("failure %v: want ErrRecordExpired wrapping the throttling", fr.Err)
+		}
 	}
 	if c.callCount() < 3 {
 		t.Fatalf("only %d calls before the records expired", c.callCount())

@@ -29,7 +29,7 @@ func TestStopUnderLoad(t *testing.T) {
 				mu.Lock()
 				defer mu.Unlock()
 				time.Sleep(time.Duration(rng.IntN(3)) * time.Millisecond)
-				return failEntries(in, "ProvisionedThroughputExceededException", func(int) bool { return rng.IntN(2) == 0 }), nil
+				return failEntries(in, "InternalFailure", func(int) bool { return rng.IntN(2) == 0 }), nil
 			}
 			cfg := testConfig(c)
 			cfg.MaxAttempts = 2

@@ -134,7 +134,8 @@ type shardMap struct {
 	ids       []string
 	starts    []hash128
 	ends      []hash128
-	startKeys []string // decimal StartingHashKey: the outer hash key of an aggregate
+	startKeys []string       // decimal StartingHashKey: the outer hash key of an aggregate
+	index     map[string]int // shard id -> index
 	gen       uint64
 }
 
@@ -150,6 +151,7 @@ func newShardMap(shards []*kinesis.Shard, gen uint64) (*shardMap, error) {
 		starts:    make([]hash128, len(shards)),
 		ends:      make([]hash128, len(shards)),
 		startKeys: make([]string, len(shards)),
+		index:     make(map[string]int, len(shards)),
 		gen:       gen,
 	}
 	for i, s := range shards {
@@ -170,6 +172,7 @@ func newShardMap(shards []*kinesis.Shard, gen uint64) (*shardMap, error) {
 		m.ids[i] = aws.StringValue(s.ShardId)
 		m.starts[i], m.ends[i] = start, end
 		m.startKeys[i] = aws.StringValue(s.HashKeyRange.StartingHashKey)
+		m.index[m.ids[i]] = i
 	}
 	return m, nil
 }
@@ -193,12 +196,13 @@ func (m *shardMap) find(h hash128) int {
 	return lo
 }
 
-// indexOf returns the index of the shard with id, or -1.
-func (m *shardMap) indexOf(id string) int {
-	for i, s := range m.ids {
-		if s == id {
-			return i
-		}
+// indexOf returns the index in m of shard i of old when m has that shard
+// with the same hash range, or -1. Shard ids never change range in
+// Kinesis; a test's maps may reuse them.
+func (m *shardMap) indexOf(old *shardMap, i int) int {
+	j, ok := m.index[old.ids[i]]
+	if !ok || m.starts[j] != old.starts[i] || m.ends[j] != old.ends[i] {
+		return -1
 	}
-	return -1
+	return j
 }

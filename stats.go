@@ -26,9 +26,17 @@ type Stats struct {
 	WrongShard int64
 	// ShardMapUpdates is the number of times a new shard map was installed.
 	ShardMapUpdates int64
-	// RateLimited is the number of Kinesis records a shard's rate limit
-	// held back before sending.
+	// RateLimited is the number of times a shard's rate limit held a
+	// Kinesis record back.
 	RateLimited int64
+	// Throttled is the number of Kinesis records Kinesis answered with
+	// ProvisionedThroughputExceededException (each was tried again, unless
+	// FailIfThrottled is set).
+	Throttled int64
+	// Resent is the number of user records sent again because Kinesis
+	// stored their aggregate on a shard that does not hold all of them,
+	// where a KCL consumer would drop it.
+	Resent int64
 }
 
 // Stats returns a snapshot of the producer's totals.
@@ -36,7 +44,7 @@ func (p *Producer) Stats() Stats {
 	if p.cfgErr != nil {
 		return Stats{}
 	}
-	s := &p.stats
+	s := &p.report.stats
 	st := Stats{
 		UserRecordsPut:    s.userRecordsPut.Load(),
 		UserRecordsFailed: s.userRecordsFailed.Load(),
@@ -44,10 +52,12 @@ func (p *Producer) Stats() Stats {
 		BytesPut:          s.bytesPut.Load(),
 		Retries:           s.retries.Load(),
 		Requests:          s.requests.Load(),
-		InFlight:          len(p.sem),
+		InFlight:          p.send.inFlight(),
 		WrongShard:        s.wrongShard.Load(),
 		ShardMapUpdates:   s.mapUpdates.Load(),
 		RateLimited:       s.rateLimited.Load(),
+		Throttled:         s.throttled.Load(),
+		Resent:            s.resent.Load(),
 	}
 	st.Outstanding = max(0, int64(p.backlog.len())+s.received.Load()-st.UserRecordsPut-st.UserRecordsFailed)
 	return st

@@ -1,0 +1,117 @@
+package producer
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go/service/kinesis"
+	"github.com/jpillora/backoff"
+)
+
+// A wrong-shard answer asks for a listing at once, but no sooner than
+// minListGap after the last listing nor minRefreshGap after the last early
+// one: a burst of such answers gets one listing.
+const (
+	minListGap    = 0
+	minRefreshGap = time.Second
+)
+
+// refresher lists the shards every ShardRefreshInterval, and within about
+// a second when the pipeline saw a record land on another shard than
+// predicted, and hands a changed map to the pipeline. A failed listing
+// keeps the old map and is retried with backoff. It owns the last listing.
+type refresher struct {
+	get      GetShardsFunc
+	interval time.Duration
+	logger   Logger
+	stream   string
+	updates  chan *shardMap // to the pipeline
+	early    chan struct{}  // holds a request for an early listing
+	quit     chan struct{}  // closed to stop
+	done     chan struct{}  // closed when run has returned
+}
+
+func newRefresher(cfg *Config, stream string) *refresher {
+	return &refresher{
+		get: cfg.GetShards, interval: cfg.ShardRefreshInterval, logger: cfg.Logger, stream: stream,
+		updates: make(chan *shardMap), early: make(chan struct{}, 1),
+		quit: make(chan struct{}), done: make(chan struct{}),
+	}
+}
+
+// request asks for an early listing; requests coalesce.
+func (r *refresher) request() {
+	select {
+	case r.early <- struct{}{}:
+	default:
+	}
+}
+
+// stop ends run and waits for it.
+func (r *refresher) stop() {
+	close(r.quit)
+	<-r.done
+}
+
+// run lists shards until stop. last is the listing the current map was
+// built from, gen that map's generation.
+func (r *refresher) run(last []*kinesis.Shard, gen uint64) {
+	defer close(r.done)
+	if r.interval <= 0 {
+		// No periodic listing; early ones still follow wrong-shard answers.
+		r.interval = 100 * 365 * 24 * time.Hour
+	}
+	retry := backoff.Backoff{Min: time.Second, Max: min(r.interval, time.Minute), Factor: 2, Jitter: true}
+	listed := time.Now()
+	var early time.Time // when the last early listing was due
+	due := listed.Add(r.interval)
+	timer := time.NewTimer(time.Until(due))
+	defer timer.Stop()
+	for {
+		select {
+		case <-r.quit:
+			return
+		case <-timer.C:
+		case <-r.early:
+			at := listed.Add(minListGap)
+			if next := early.Add(minRefreshGap); next.After(at) {
+				at = next
+			}
+			if at.Before(due) {
+				due, early = at, at
+				timer.Reset(time.Until(due))
+			}
+			continue
+		}
+		listed = time.Now()
+		shards, updated, err := r.get(last)
+		var m *shardMap
+		if err == nil && updated {
+			if len(shards) == 0 {
+				err = fmt.Errorf("no open shards")
+			} else {
+				m, err = newShardMap(shards, gen+1)
+			}
+		}
+		if err != nil {
+			wait := retry.Duration()
+			r.logger.Error("shard listing failed, keeping the old map", err,
+				logValue("stream", r.stream), logValue("retry_in", wait))
+			due = listed.Add(wait)
+		} else {
+			retry.Reset()
+			due = listed.Add(r.interval)
+		}
+		timer.Reset(time.Until(due))
+		if m == nil {
+			continue
+		}
+		select {
+		case r.updates <- m:
+			gen++
+			last = shards
+		case <-r.quit:
+			return
+		}
+	}
+}

@@ -1,0 +1,163 @@
+package producer
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go/aws"
+	"github.com/aws/aws-sdk-go/service/kinesis"
+)
+
+// call is one batch of Kinesis records on its way through the sender and
+// back to the pipeline, each record with the outcome of its call.
+type call struct {
+	batch []*aggregate
+}
+
+// sender owns the client, the connection slots and the calls: at most
+// MaxConnections PutRecords calls at once, each on its own goroutine. A slot
+// is held for the call only, never across a backoff. The sender encodes the
+// records, calls, writes each record's outcome, and hands the batch back to
+// the pipeline on results; it never decides where a record goes or whether
+// it is tried again.
+type sender struct {
+	client   PutRecordsAPI
+	withCtx  putRecordsWithContext // client, when it takes a context
+	name     *string               // StreamName, or nil
+	arn      *string               // StreamARN, or nil
+	timeout  time.Duration
+	verbose  bool
+	stream   string
+	logger   Logger
+	metrics  Metrics
+	stats    *counters
+	abortCtx context.Context
+
+	slots   chan struct{} // one per call in flight
+	calls   sync.WaitGroup
+	results chan *call // read by the pipeline
+}
+
+func newSender(cfg *Config, stream string, stats *counters, abortCtx context.Context) *sender {
+	s := &sender{
+		client: cfg.Client, timeout: cfg.RequestTimeout, verbose: cfg.Verbose, stream: stream,
+		logger: cfg.Logger, metrics: cfg.Metrics, stats: stats, abortCtx: abortCtx,
+		slots:   make(chan struct{}, cfg.MaxConnections),
+		results: make(chan *call, cfg.MaxConnections),
+	}
+	s.withCtx, _ = cfg.Client.(putRecordsWithContext)
+	if cfg.StreamARN != "" {
+		s.arn = aws.String(cfg.StreamARN)
+	} else {
+		s.name = aws.String(cfg.StreamName)
+	}
+	return s
+}
+
+// free reports whether a connection slot is free. Only the pipeline takes
+// slots, so a free slot stays free until it sends.
+func (s *sender) free() bool { return len(s.slots) < cap(s.slots) }
+
+// inFlight returns the number of calls under way.
+func (s *sender) inFlight() int { return len(s.slots) }
+
+// send starts a call for batch in a free slot.
+func (s *sender) send(batch []*aggregate) {
+	s.slots <- struct{}{}
+	s.calls.Add(1)
+	go s.run(&call{batch: batch})
+}
+
+func (s *sender) run(c *call) {
+	defer s.calls.Done()
+	now := time.Now()
+	for _, a := range c.batch {
+		if a.entry == nil {
+			if s.metrics != nil {
+				s.metrics.UserRecordsAggregated(len(a.recs), now.Sub(a.created))
+			}
+			a.encode()
+		}
+	}
+	s.attempt(c.batch)
+	<-s.slots
+	s.results <- c
+}
+
+// attempt makes one PutRecords call for batch and writes each record's
+// outcome. A call refused for its content is tried again entry by entry, so
+// that only the bad entry fails.
+func (s *sender) attempt(batch []*aggregate) {
+	if cause := context.Cause(s.abortCtx); cause != nil {
+		setOutcome(batch, outcome{err: cause}) // the pipeline fails them
+		return
+	}
+	entries := make([]*kinesis.PutRecordsRequestEntry, len(batch))
+	for i, a := range batch {
+		entries[i] = a.entry
+	}
+	began := time.Now()
+	out, err := s.putRecords(entries)
+	if s.metrics != nil {
+		s.metrics.Request(len(entries), time.Since(began), len(s.slots))
+		if err != nil {
+			s.metrics.PutError(metricCode(err), len(entries))
+		}
+	}
+	if err == nil && (out == nil || len(out.Records) != len(entries)) {
+		err = fmt.Errorf("PutRecords answered %d entries for %d records", lenRecords(out), len(entries))
+	}
+	if err != nil {
+		code := errorCode(err)
+		if len(batch) > 1 && invalidInput[code] {
+			for _, a := range batch {
+				s.attempt([]*aggregate{a})
+			}
+			return
+		}
+		if s.verbose {
+			s.logger.Error("PutRecords failed", err, logValue("stream", s.stream), logValue("records", len(entries)))
+		}
+		setOutcome(batch, outcome{err: err, final: notRetryable[code]})
+		return
+	}
+	for i, a := range batch {
+		r := out.Records[i]
+		if r.ErrorCode != nil {
+			a.result = outcome{err: &PutRecordError{Code: *r.ErrorCode, Message: aws.StringValue(r.ErrorMessage)}}
+			if s.metrics != nil {
+				s.metrics.PutError(*r.ErrorCode, 1)
+			}
+			continue
+		}
+		a.result = outcome{shardID: aws.StringValue(r.ShardId), sequence: aws.StringValue(r.SequenceNumber)}
+	}
+}
+
+func setOutcome(batch []*aggregate, o outcome) {
+	for _, a := range batch {
+		a.result = o
+	}
+}
+
+// putRecords makes one PutRecords call, with the request timeout when the
+// client supports a context.
+func (s *sender) putRecords(entries []*kinesis.PutRecordsRequestEntry) (*kinesis.PutRecordsOutput, error) {
+	s.stats.requests.Add(1)
+	input := &kinesis.PutRecordsInput{Records: entries, StreamName: s.name, StreamARN: s.arn}
+	if s.withCtx != nil {
+		ctx, cancel := context.WithTimeout(s.abortCtx, s.timeout)
+		defer cancel()
+		return s.withCtx.PutRecordsWithContext(ctx, input)
+	}
+	return s.client.PutRecords(input)
+}
+
+func lenRecords(out *kinesis.PutRecordsOutput) int {
+	if out == nil {
+		return 0
+	}
+	return len(out.Records)
+}
