@@ -38,9 +38,10 @@ func (c *slowClient) PutRecords(in *kinesis.PutRecordsInput) (*kinesis.PutRecord
 // aggregates of the shards, and a fixed slack. A producer that buffered
 // every record would hold the ~200 MiB put.
 //
-// With the rate limit on, the shards' allowance is the bottleneck instead of
-// the client, and what waits for tokens is bounded too (MaxConnections ×
-// BatchSize here, see holdingTooMuch).
+// What waits in the shards' queues (for a connection, or for tokens when
+// the rate limit is the bottleneck instead of the client) is bounded too:
+// the pipeline takes no new records once MaxConnections x BatchSize bytes
+// are queued.
 func TestMemoryBoundedUnderSlowClient(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
@@ -80,15 +81,12 @@ func testMemoryBound(t *testing.T, rateLimit int, delay time.Duration, totalBack
 		RateLimit:      rateLimit,
 		Logger:         quietLogger(),
 	}
-	held := 0 // bytes the rate limits may hold back
-	if rateLimit > 0 {
-		held = conns * batchSize
-	}
+	held := conns * batchSize // bytes the shards' queues may hold
 	// What the producer may hold, in bytes and in user records.
 	bound := 2*backlog*recSize + // backlog, double-buffered
 		(conns+1)*batchSize*3 + // batches: user data, encoded copy, request structures
 		shards*DefaultAggregateBatchSize*2 + // open aggregates: user data and records
-		2*held + // held back for tokens: user data and records
+		2*held + // queued: user data and records
 		slack
 	// The count allows one batch more, as Outstanding is not an atomic
 	// snapshot: acknowledgements may land while it reads its counters.

@@ -44,6 +44,7 @@ type pipeline struct {
 	batch      []*aggregate // passed its limiter, waiting to be sent
 	batchBytes int
 	oldest     time.Time // creation of the oldest record in batch
+	urgent     bool      // batch holds a retry or a flushed record: send it now
 
 	queuedRecs, queuedBytes int // in every stage's queue
 	maxRecs, maxBytes       int // beyond which no new records are taken
@@ -291,7 +292,7 @@ func (p *pipeline) pump(now time.Time) {
 		if len(p.batch) == 0 {
 			break
 		}
-		if !full && !p.force && !p.draining && !(old && !p.oldest.After(cut)) {
+		if !full && !p.force && !p.urgent && !p.draining && !(old && !p.oldest.After(cut)) {
 			break
 		}
 		p.dispatch(now)
@@ -341,6 +342,9 @@ func (p *pipeline) fill(now time.Time) (full bool) {
 			}
 			p.batch = append(p.batch, a)
 			p.batchBytes += size
+			// A retry, or a record a flush asked for, does not wait for
+			// the batch to fill.
+			p.urgent = p.urgent || a.sends > 0 || a.epoch != p.epoch
 		}
 	}
 	// Drop the stages left empty from the active list.
@@ -367,7 +371,7 @@ func (p *pipeline) dispatch(now time.Time) {
 	}
 	p.calls++
 	p.send.send(p.batch)
-	p.batch, p.batchBytes = make([]*aggregate, 0, p.cfg.BatchCount), 0
+	p.batch, p.batchBytes, p.urgent = make([]*aggregate, 0, p.cfg.BatchCount), 0, false
 }
 
 // settle handles the outcome of each Kinesis record of a finished call:
@@ -654,7 +658,7 @@ func (p *pipeline) installMap(m *shardMap) {
 // sealed flush epoch). Nothing is lost or sent twice.
 func (p *pipeline) swapMap(m *shardMap) {
 	oldMap, oldStages, batch := p.shards, p.stages, p.batch
-	p.batch, p.batchBytes = nil, 0
+	p.batch, p.batchBytes, p.urgent = nil, 0, false
 	p.installMap(m)
 	p.report.stats.mapUpdates.Add(1)
 	moved := 0
