@@ -24,6 +24,12 @@
 // Decisions come from a math/rand source seeded with Config.Seed, so a
 // sequence of calls made one after the other sees the same faults on every
 // run.
+//
+// ShardLimits is a second RoundTripper, for load tests: it enforces the
+// write limits Kinesis puts on each shard, answering the excess entries of a
+// PutRecords call with ProvisionedThroughputExceededException as Kinesis
+// does, and can make one shard hot or the whole service unreachable for a
+// while.
 package faultinject
 
 import (
@@ -389,22 +395,55 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 // merges the failures back into the answer.
 func (t *Transport) forwardPartial(req *http.Request, body []byte, in map[string]json.RawMessage,
 	records []json.RawMessage, entries []entryFault) (*http.Response, error) {
-	var kept []json.RawMessage
-	failed := 0
-	for i, r := range records {
-		if entries != nil && entries[i].code != "" {
-			failed++
-			continue
-		}
-		kept = append(kept, r)
-	}
+	failed := countFailed(entries)
 	if failed == 0 {
 		return t.forward(req, body)
 	}
 	t.n.partialFailures.Add(1)
 	t.n.entriesFailed.Add(int64(failed))
+	keptBody := func() ([]byte, error) {
+		var kept []json.RawMessage
+		for i, r := range records {
+			if entries[i].code == "" {
+				kept = append(kept, r)
+			}
+		}
+		keptJSON, err := json.Marshal(kept)
+		if err != nil {
+			return nil, fmt.Errorf("faultinject: encode kept records: %w", err)
+		}
+		in["Records"] = keptJSON
+		newBody, err := json.Marshal(in)
+		if err != nil {
+			return nil, fmt.Errorf("faultinject: encode request: %w", err)
+		}
+		return newBody, nil
+	}
+	return sendPartial(req, entries, keptBody, func(b []byte) (*http.Response, error) {
+		return t.forward(req, b)
+	})
+}
 
-	if len(kept) == 0 {
+// countFailed returns the number of entries marked as failed.
+func countFailed(entries []entryFault) int {
+	n := 0
+	for _, e := range entries {
+		if e.code != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// sendPartial answers a PutRecords call of which the entries marked in
+// entries (one per record, at least one marked) fail: the other records are
+// sent in one request through forward, with the body keptBody builds, and
+// the failures are merged back into the answer at their original positions.
+// If every entry fails, the call is answered without forwarding.
+func sendPartial(req *http.Request, entries []entryFault, keptBody func() ([]byte, error),
+	forward func(body []byte) (*http.Response, error)) (*http.Response, error) {
+	kept := len(entries) - countFailed(entries)
+	if kept == 0 {
 		out, err := mergeResults(map[string]json.RawMessage{}, nil, entries)
 		if err != nil {
 			return nil, err
@@ -412,16 +451,11 @@ func (t *Transport) forwardPartial(req *http.Request, body []byte, in map[string
 		return jsonResponse(req, http.StatusOK, out), nil
 	}
 
-	keptJSON, err := json.Marshal(kept)
+	newBody, err := keptBody()
 	if err != nil {
-		return nil, fmt.Errorf("faultinject: encode kept records: %w", err)
+		return nil, err
 	}
-	in["Records"] = keptJSON
-	newBody, err := json.Marshal(in)
-	if err != nil {
-		return nil, fmt.Errorf("faultinject: encode request: %w", err)
-	}
-	resp, err := t.forward(req, newBody)
+	resp, err := forward(newBody)
 	if err != nil {
 		return nil, err
 	}
@@ -441,8 +475,8 @@ func (t *Transport) forwardPartial(req *http.Request, body []byte, in map[string
 	if err := json.Unmarshal(out["Records"], &results); err != nil {
 		return nil, fmt.Errorf("faultinject: decode PutRecords answer records: %w", err)
 	}
-	if len(results) != len(kept) {
-		return nil, fmt.Errorf("faultinject: server answered %d entries for %d records", len(results), len(kept))
+	if len(results) != kept {
+		return nil, fmt.Errorf("faultinject: server answered %d entries for %d records", len(results), kept)
 	}
 	merged, err := mergeResults(out, results, entries)
 	if err != nil {
@@ -497,6 +531,11 @@ func mergeResults(out map[string]json.RawMessage, results []json.RawMessage, ent
 // forward sends the request with the given body to the next transport.
 func (t *Transport) forward(req *http.Request, body []byte) (*http.Response, error) {
 	t.n.forwarded.Add(1)
+	return forwardBody(t.next, req, body)
+}
+
+// forwardBody sends a copy of req with the given body through next.
+func forwardBody(next http.RoundTripper, req *http.Request, body []byte) (*http.Response, error) {
 	out := req.Clone(req.Context())
 	out.Body = io.NopCloser(bytes.NewReader(body))
 	out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
@@ -504,7 +543,7 @@ func (t *Transport) forward(req *http.Request, body []byte) (*http.Response, err
 	if out.Header.Get("Content-Length") != "" {
 		out.Header.Set("Content-Length", strconv.Itoa(len(body)))
 	}
-	return t.next.RoundTrip(out)
+	return next.RoundTrip(out)
 }
 
 // readBody reads and closes the request body, as RoundTrip must close it.
