@@ -9,14 +9,18 @@ const (
 )
 
 // The adaptive rate of a shard: a throttled answer multiplies the rate by
-// rateCut (at most once per round trip), and while records wait for the
-// limiter, every rateRaiseEvery without throttling adds rateRaise of the
-// ceiling, never going under rateFloor or over the ceiling. With these
-// values a rate recovers from the floor to the ceiling in about 5 s, and
-// oscillates within 15% under a shard's capacity when it is the limit.
+// rateCut (at most once per round trip). While records wait for the limiter,
+// every rateRaiseEvery without a throttled answer raises it: by rateRaise of
+// the ceiling within rateProbeAfter of the last cut, where the shard's
+// capacity was just found, and by rateProbe times after that, to find spare
+// capacity quickly. The rate stays between rateFloor and 1 of the ceiling.
+// Producers sharing a shard are each throttled often enough to stay in the
+// slow additive mode, so together they hover just under its capacity.
 const (
 	rateCut        = 0.85
-	rateRaise      = 0.02
+	rateRaise      = 0.005
+	rateProbe      = 1.1
+	rateProbeAfter = time.Second
 	rateRaiseEvery = 100 * time.Millisecond
 	rateFloor      = 0.05
 	// holdSeconds is how much of a shard's current rate may wait in its
@@ -87,28 +91,41 @@ func (l *shardLimiter) take(now time.Time, size int) bool {
 	return true
 }
 
-// throttled lowers the rate after Kinesis throttled a record of the shard
-// that was sent at sent. Answers to records sent before the last cut say
-// nothing about the lowered rate, so they do not lower it again.
-func (l *shardLimiter) throttled(now, sent time.Time) {
+// answered adapts the rate to what Kinesis said of the shard's records in
+// one call sent at sent: ok acknowledged, throttled refused for the
+// shard's limit. A throttled answer cuts the rate, the deeper the larger
+// the share throttled (by rateCut for a few, by half for all), unless the
+// call left before the last cut: it says nothing about the lowered rate.
+// Acknowledged records raise it, when records have been waiting for the
+// limiter and nothing was throttled for rateRaiseEvery.
+func (l *shardLimiter) answered(now, sent time.Time, ok, throttled int) {
+	if throttled == 0 {
+		l.raise(now)
+		return
+	}
 	if sent.Before(l.lastCut) {
 		return
 	}
+	share := float64(throttled) / float64(ok+throttled)
 	l.advance(now)
-	l.factor = max(rateFloor, l.factor*rateCut)
+	l.factor = max(rateFloor, l.factor*max(0.5, min(rateCut, 1-share/2)))
 	l.lastCut, l.lastRaise = now, now
 	l.apply()
+	// The shard is over its limit now: spend no burst saved before.
+	l.records.tokens = min(l.records.tokens, 0)
+	l.bytes.tokens = min(l.bytes.tokens, 0)
 }
 
-// accepted raises the rate after Kinesis took a record of the shard, when
-// records have been waiting for the limiter and nothing was throttled for a
-// while.
-func (l *shardLimiter) accepted(now time.Time) {
+func (l *shardLimiter) raise(now time.Time) {
 	if l.factor >= 1 || !l.blocked || now.Sub(l.lastRaise) < rateRaiseEvery {
 		return
 	}
 	l.advance(now)
-	l.factor = min(1, l.factor+rateRaise)
+	if now.Sub(l.lastCut) < rateProbeAfter {
+		l.factor = min(1, l.factor+rateRaise)
+	} else {
+		l.factor = min(1, max(l.factor*rateProbe, l.factor+rateRaise))
+	}
 	l.lastRaise, l.blocked = now, false
 	l.apply()
 }

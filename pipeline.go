@@ -379,19 +379,40 @@ func (p *pipeline) dispatch(now time.Time) {
 func (p *pipeline) settle(c *call) {
 	p.calls--
 	now := time.Now()
+	p.adapt(c, now)
 	for _, a := range c.batch {
 		st := p.feedbackStage(a)
 		res := a.result
 		switch {
 		case res.err == nil:
-			if st != nil && st.limit != nil {
-				st.limit.accepted(now)
-			}
 			p.delivered(a)
 		case p.aborted != nil:
 			p.failAborted(a)
 		default:
 			p.failed(a, st, now)
+		}
+	}
+}
+
+// adapt tells the limiter of each shard in the call how many of its
+// records Kinesis took and how many it throttled.
+func (p *pipeline) adapt(c *call, now time.Time) {
+	var sent time.Time
+	for _, a := range c.batch {
+		sent = a.sentAt
+		if st := p.feedbackStage(a); st != nil && st.limit != nil {
+			switch {
+			case a.result.err == nil:
+				st.answers.ok++
+			case isThrottle(a.result.err):
+				st.answers.throttled++
+			}
+		}
+	}
+	for _, a := range c.batch {
+		if st := p.feedbackStage(a); st != nil && st.limit != nil && st.answers != (answers{}) {
+			st.limit.answered(now, sent, st.answers.ok, st.answers.throttled)
+			st.answers = answers{}
 		}
 	}
 }
@@ -464,9 +485,6 @@ func (p *pipeline) failed(a *aggregate, st *stage, now time.Time) {
 		p.report.stats.throttled.Add(1)
 		a.throttles++
 		n = a.throttles
-		if st != nil && st.limit != nil {
-			st.limit.throttled(now, a.sentAt)
-		}
 	} else {
 		a.attempts++
 		a.throttles = 0

@@ -17,14 +17,18 @@ type stage struct {
 	// retries are Kinesis records sent before and coming back, each due at
 	// its notBefore; fresh are closed records not sent yet. Both in order.
 	retries, fresh fifo
-	bytes          int  // of the records in retries and fresh
-	active         bool // listed in pipeline.active
-	index          int  // in pipeline.stages
+	bytes          int     // of the records in retries and fresh
+	answers        answers // of the call being settled, for the limiter
+	active         bool    // listed in pipeline.active
+	index          int     // in pipeline.stages
 	gate           *gate
 	// maxRecs and maxBytes bound what a stage without a limiter holds
 	// before its gate closes; with a limiter the bound follows the rate.
 	maxRecs, maxBytes int
 }
+
+// answers counts what one call's answer said of a stage's records.
+type answers struct{ ok, throttled int }
 
 // queued returns the number of Kinesis records waiting in the stage.
 func (st *stage) queued() int { return st.retries.len() + st.fresh.len() }
