@@ -100,7 +100,9 @@ func (l *shardLimiter) take(now time.Time, size int) bool {
 // limiter and nothing was throttled for rateRaiseEvery.
 func (l *shardLimiter) answered(now, sent time.Time, ok, throttled int) {
 	if throttled == 0 {
-		l.raise(now)
+		if ok > 0 {
+			l.raise(now)
+		}
 		return
 	}
 	if sent.Before(l.lastCut) {

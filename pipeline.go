@@ -49,6 +49,11 @@ type pipeline struct {
 	queuedRecs, queuedBytes int // in every stage's queue
 	maxRecs, maxBytes       int // beyond which no new records are taken
 
+	// unsure are aggregates Kinesis stored on a shard the map does not
+	// know, waiting for a listing, since unsureSince.
+	unsure      []*aggregate
+	unsureSince time.Time
+
 	epoch    *epoch
 	force    bool  // send batches however small until the queues are empty
 	draining bool  // the backlog is closed: send everything and finish
@@ -89,7 +94,7 @@ func (p *pipeline) run() {
 			ready = p.backlog.ready
 		}
 		var pollC <-chan time.Time
-		if len(p.active) > 0 {
+		if len(p.active) > 0 || len(p.unsure) > 0 {
 			pollC = poll.C
 		}
 		select {
@@ -115,20 +120,31 @@ func (p *pipeline) run() {
 				p.closeOlder(now.Add(-p.cfg.RecordMaxBufferedTime / 2))
 			}
 		case m := <-p.updates:
-			p.swapMap(m)
+			if m == nil {
+				// The listing found no change: the shards the map does
+				// not know are not coming.
+				p.settleUnsure(time.Now(), true)
+			} else {
+				p.swapMap(m)
+			}
 		case <-pollC:
 		case <-abortC:
 			abortC = nil
 			p.abortAll(context.Cause(p.abort))
 		}
-		p.pump(time.Now())
+		now := time.Now()
+		p.settleUnsure(now, false)
+		if p.draining {
+			p.flush() // records sent again while stopping need no waiting
+		}
+		p.pump(now)
 	}
 }
 
 // finished reports whether the pipeline may end: the backlog is closed and
 // nothing is buffered, queued or in flight.
 func (p *pipeline) finished() bool {
-	if !p.draining || p.queuedRecs > 0 || len(p.batch) > 0 || p.calls > 0 {
+	if !p.draining || p.queuedRecs > 0 || len(p.batch) > 0 || p.calls > 0 || len(p.unsure) > 0 {
 		return false
 	}
 	for i := range p.stages {
@@ -448,14 +464,57 @@ func (p *pipeline) delivered(a *aggregate) {
 			logValue("predicted", want), logValue("actual", a.result.shardID))
 	}
 	p.refresh()
-	if a.plain() || p.holdsAll(a.result.shardID, a) {
+	if a.plain() {
+		p.report.acknowledge(a)
+		return
+	}
+	if _, known := p.shards.index[a.result.shardID]; !known {
+		// Whether a KCL consumer keeps it depends on the range of a shard
+		// the map does not know yet: wait for the listing asked for.
+		if len(p.unsure) == 0 {
+			p.unsureSince = time.Now()
+		}
+		p.unsure = append(p.unsure, a)
+		return
+	}
+	p.judge(a, false)
+}
+
+// judge acknowledges a misplaced aggregate whose shard (in the current map)
+// holds all of its user records, and sends the records of any other again:
+// in new aggregates, or plain when the map may still be stale.
+func (p *pipeline) judge(a *aggregate, plain bool) {
+	if p.holdsAll(a.result.shardID, a) {
 		p.report.acknowledge(a)
 		return
 	}
 	p.report.stats.resent.Add(int64(len(a.recs)))
-	// While the map is the one a was built with, new aggregates could land
-	// on the wrong shard again: send the records plain until it changes.
-	p.reroute(a, a.smap == p.shards, true)
+	p.reroute(a, plain || a.smap == p.shards, true)
+}
+
+// unsureWait is how long a misplaced aggregate waits for a listing that
+// tells the range of the shard it landed on; after that its records are
+// sent again, as a KCL consumer may have dropped it.
+const unsureWait = 3 * minRefreshGap
+
+// settleUnsure decides on the misplaced aggregates waiting for a listing:
+// those whose shard the map now knows, and all of them once they waited
+// unsureWait (or when force is set).
+func (p *pipeline) settleUnsure(now time.Time, force bool) {
+	if len(p.unsure) == 0 {
+		return
+	}
+	late := force || now.Sub(p.unsureSince) >= unsureWait
+	kept := p.unsure[:0]
+	for _, a := range p.unsure {
+		if _, known := p.shards.index[a.result.shardID]; known || late {
+			p.judge(a, !known)
+			continue
+		}
+		kept = append(kept, a)
+	}
+	clear(p.unsure[len(kept):])
+	p.unsure = kept
 }
 
 // holdsAll reports whether the shard id of the current map holds the hash
@@ -605,6 +664,12 @@ func (p *pipeline) abortAll(cause error) {
 		p.failAborted(a)
 	}
 	p.batch, p.batchBytes = p.batch[:0], 0
+	// Kinesis stored these, but a KCL consumer may drop them: there is no
+	// time left to find out or to send them again.
+	for _, a := range p.unsure {
+		p.failAborted(a)
+	}
+	p.unsure = nil
 }
 
 // nextEpoch seals the current epoch after a flush and starts the next, which

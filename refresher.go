@@ -25,7 +25,7 @@ type refresher struct {
 	interval time.Duration
 	logger   Logger
 	stream   string
-	updates  chan *shardMap // to the pipeline
+	updates  chan *shardMap // to the pipeline; nil: an early listing found no change
 	early    chan struct{}  // holds a request for an early listing
 	quit     chan struct{}  // closed to stop
 	done     chan struct{}  // closed when run has returned
@@ -64,6 +64,7 @@ func (r *refresher) run(last []*kinesis.Shard, gen uint64) {
 	retry := backoff.Backoff{Min: time.Second, Max: min(r.interval, time.Minute), Factor: 2, Jitter: true}
 	listed := time.Now()
 	var early time.Time // when the last early listing was due
+	asked := false      // the pipeline waits for the next listing
 	due := listed.Add(r.interval)
 	timer := time.NewTimer(time.Until(due))
 	defer timer.Stop()
@@ -81,6 +82,7 @@ func (r *refresher) run(last []*kinesis.Shard, gen uint64) {
 				due, early = at, at
 				timer.Reset(time.Until(due))
 			}
+			asked = true
 			continue
 		}
 		listed = time.Now()
@@ -103,13 +105,18 @@ func (r *refresher) run(last []*kinesis.Shard, gen uint64) {
 			due = listed.Add(r.interval)
 		}
 		timer.Reset(time.Until(due))
-		if m == nil {
+		if m == nil && (!asked || err != nil) {
 			continue
 		}
+		// A nil map tells the pipeline that the listing it asked for
+		// found no change.
+		asked = false
 		select {
 		case r.updates <- m:
-			gen++
-			last = shards
+			if m != nil {
+				gen++
+				last = shards
+			}
 		case <-r.quit:
 			return
 		}

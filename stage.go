@@ -11,6 +11,10 @@ import (
 // and its queue of closed Kinesis records waiting to be sent, retries ahead
 // of new ones. The pipeline owns every stage; only the gate is shared, with
 // Put.
+//
+// Retries and fresh records are kept apart so that a strict-ordering mode
+// can be added here alone: it would let a stage have one Kinesis record in
+// flight at a time and serve fresh records only when no retry waits.
 type stage struct {
 	agg   *aggregate
 	limit *shardLimiter // nil when rate limiting is off, and for records outside every shard
