@@ -529,3 +529,56 @@ func TestStaleMapLosesNothingToKCL(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 }
+
+// TestMergedShardKeepsAggregates: after a merge the map still names the two
+// parents, so aggregates land on the merged shard, which the map does not
+// know. The producer waits for the listing; the merged shard holds every
+// record of each aggregate, so a KCL consumer keeps them: they count as
+// delivered, and nothing is sent twice.
+func TestMergedShardKeepsAggregates(t *testing.T) {
+	half := new(big.Int).Lsh(big.NewInt(1), 127)
+	parents := []*kinesis.Shard{
+		shard("shardId-000000000000", "0", bigSub(half, 1).String(), false),
+		shard("shardId-000000000001", half.String(), maxHash, false),
+	}
+	merged := []*kinesis.Shard{shard("shardId-000000000002", "0", maxHash, false)}
+	var listed atomic.Int32
+	c := &fakeClient{shards: merged}
+	cfg := testConfig(c)
+	cfg.ShardRefreshInterval = time.Hour // only a wrong-shard answer refreshes
+	cfg.GetShards = func(old []*kinesis.Shard) ([]*kinesis.Shard, bool, error) {
+		if listed.Add(1) == 1 {
+			return parents, true, nil
+		}
+		if len(old) == len(merged) {
+			return nil, false, nil
+		}
+		return merged, true, nil
+	}
+	p := New(cfg)
+	f := collectFailures(p)
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]wantRec{}
+	for i := 0; i < 2000; i++ {
+		data, key := recordData(i), fmt.Sprintf("key-%d", i%300)
+		want[string(data)] = wantRec{key: key}
+		if err := p.Put(data, key); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.Stop()
+	if fs := f.wait(t); len(fs) > 0 {
+		t.Fatalf("%d failures, first: %v", len(fs), fs[0].Err)
+	}
+	got := c.userRecords(t)
+	checkDelivered(t, want, got)
+	st := p.Stats()
+	if len(got) != len(want) || st.Resent != 0 {
+		t.Fatalf("%d user records stored for %d put, %d re-sent", len(got), len(want), st.Resent)
+	}
+	if st.WrongShard == 0 || st.ShardMapUpdates == 0 {
+		t.Fatalf("the merge was never noticed: %+v", st)
+	}
+}
