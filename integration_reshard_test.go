@@ -6,7 +6,6 @@ import (
 	"math/rand"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -78,41 +77,29 @@ func TestIntegrationResharding(t *testing.T) {
 	h.log.quiet = true
 
 	keys := keyPool(rand.New(rand.NewSource(31)), 3000)
-	stopPut := make(chan struct{})
-	var wg sync.WaitGroup
-	var stopOnce sync.Once
-	stopPutting := func() {
-		stopOnce.Do(func() { close(stopPut) })
-		wg.Wait()
-	}
-	t.Cleanup(stopPutting) // runs before the producer's Stop if the test fails early
-	for g := 0; g < 4; g++ {
-		wg.Add(1)
-		go func(g int) {
-			defer wg.Done()
-			rng := rand.New(rand.NewSource(int64(310 + g)))
-			for {
-				select {
-				case <-stopPut:
-					return
-				default:
-				}
-				for i := 0; i < 20; i++ {
-					key := keys[rng.Intn(len(keys))]
-					var ehk *big.Int
-					size := 1 + rng.Intn(300)
-					if rng.Intn(20) == 0 {
-						ehk, size = randomHashKey(rng), 8+rng.Intn(300)
-					}
-					if err := h.put(key, ehk, recordData(rng, size), rng.Intn(10) == 0); err != nil {
-						t.Errorf("put: %v", err)
-						return
-					}
-				}
-				time.Sleep(5 * time.Millisecond)
+	load := startPutters(t, 4, func(g int, done <-chan struct{}) {
+		rng := rand.New(rand.NewSource(int64(310 + g)))
+		for {
+			select {
+			case <-done:
+				return
+			default:
 			}
-		}(g)
-	}
+			for i := 0; i < 20; i++ {
+				key := keys[rng.Intn(len(keys))]
+				var ehk *big.Int
+				size := 1 + rng.Intn(300)
+				if rng.Intn(20) == 0 {
+					ehk, size = randomHashKey(rng), 8+rng.Intn(300)
+				}
+				if err := h.put(key, ehk, recordData(rng, size), rng.Intn(10) == 0); err != nil {
+					t.Errorf("put: %v", err)
+					return
+				}
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	})
 
 	// Let records flow, then reshard step by step, each time waiting until
 	// the producer has picked up the new map and records flowed again.
@@ -140,7 +127,7 @@ func TestIntegrationResharding(t *testing.T) {
 		open = openShardIDs(kinesistest.Shards(t, client, stream))
 		return kinesistest.MergeShards(t, client, stream, open[0], open[1])
 	})
-	stopPutting()
+	load.stop()
 	h.stop()
 
 	o := readBack(t, client, stream, h.ledger, checkOptions{kclTolerant: true, duplicates: true})

@@ -323,6 +323,37 @@ func (h *harness) stop() {
 	})
 }
 
+// putters are goroutines that put load until they are stopped.
+type putters struct {
+	done chan struct{} // closed to tell the goroutines to return
+	wg   sync.WaitGroup
+	once sync.Once
+}
+
+// startPutters runs put(g, done) in n goroutines, g from 0 to n-1; each must
+// return soon after done is closed. A cleanup stops them when the test ends;
+// registered after startProducer's, it runs before the producer's Stop if the
+// test fails early.
+func startPutters(t testing.TB, n int, put func(g int, done <-chan struct{})) *putters {
+	ps := &putters{done: make(chan struct{})}
+	t.Cleanup(ps.stop)
+	for g := 0; g < n; g++ {
+		ps.wg.Add(1)
+		go func(g int) {
+			defer ps.wg.Done()
+			put(g, ps.done)
+		}(g)
+	}
+	return ps
+}
+
+// stop tells the goroutines to return and waits until they have. Later calls
+// only wait.
+func (ps *putters) stop() {
+	ps.once.Do(func() { close(ps.done) })
+	ps.wg.Wait()
+}
+
 // put puts one record with Put, or with PutUserRecord when viaUser is set or
 // ehk is not nil, and records it in the ledger when it was accepted.
 func (h *harness) put(key string, ehk *big.Int, data []byte, viaUser bool) error {

@@ -1,18 +1,11 @@
 package producer_test
 
 import (
-	"crypto/md5"
 	"fmt"
-	"math/big"
 	"math/rand"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go/aws"
-	"github.com/aws/aws-sdk-go/service/kinesis"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/kplgo/producer"
 	"github.com/kplgo/producer/deaggregator"
@@ -60,41 +53,29 @@ func TestIntegrationUpdateShardCount(t *testing.T) {
 	}
 	h := startProducer(t, cfg)
 
-	stopPut := make(chan struct{})
-	var wg sync.WaitGroup
-	var stopOnce sync.Once
-	stopPutting := func() {
-		stopOnce.Do(func() { close(stopPut) })
-		wg.Wait()
-	}
-	t.Cleanup(stopPutting) // runs before the producer's Stop if the test fails early
 	var putErrs atomic.Int64
-	for g := 0; g < goroutines; g++ {
-		wg.Add(1)
-		go func(g int) {
-			defer wg.Done()
-			rng := rand.New(rand.NewSource(int64(4630 + g)))
-			ticker := time.NewTicker(tick)
-			defer ticker.Stop()
-			for {
-				select {
-				case <-stopPut:
-					return
-				case <-ticker.C:
-				}
-				for i := 0; i < perTick; i++ {
-					key := fmt.Sprintf("%016x", rng.Uint64())
-					data := recordData(rng, minSize+rng.Intn(maxSize-minSize+1))
-					if err := h.put(key, nil, data, false); err != nil {
-						if putErrs.Add(1) <= errorLimit {
-							t.Errorf("goroutine %d: Put: %v", g, err)
-						}
-						return
+	load := startPutters(t, goroutines, func(g int, done <-chan struct{}) {
+		rng := rand.New(rand.NewSource(int64(4630 + g)))
+		ticker := time.NewTicker(tick)
+		defer ticker.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ticker.C:
+			}
+			for i := 0; i < perTick; i++ {
+				key := fmt.Sprintf("%016x", rng.Uint64())
+				data := recordData(rng, minSize+rng.Intn(maxSize-minSize+1))
+				if err := h.put(key, nil, data, false); err != nil {
+					if putErrs.Add(1) <= errorLimit {
+						t.Errorf("goroutine %d: Put: %v", g, err)
 					}
+					return
 				}
 			}
-		}(g)
-	}
+		}
+	})
 
 	// reshard changes the shard count while records flow, then lets them
 	// flow for settle, watching for the producer's next shard map. It
@@ -119,7 +100,7 @@ func TestIntegrationUpdateShardCount(t *testing.T) {
 	time.Sleep(warmUp)
 	mapAfter6 := reshard(6)
 	mapAfter3 := reshard(3)
-	stopPutting()
+	load.stop()
 
 	stopped := make(chan time.Duration, 1)
 	go func() {
@@ -138,15 +119,18 @@ func TestIntegrationUpdateShardCount(t *testing.T) {
 
 	shards := kinesistest.Shards(t, client, stream)
 	recs := kinesistest.ReadAll(t, client, stream)
-	kcl := kclDeliverLocal(t, shards, recs)
+	kcl, err := kinesistest.KCL2View(recs, shards)
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
 	st := h.p.Stats()
 
 	// Compare what a KCL 2.x consumer receives with what was put.
 	h.ledger.mu.Lock()
 	put, failed := h.ledger.put, h.ledger.failed
-	delivered := make(map[ident]int, len(kcl.records))
+	delivered := make(map[ident]int, len(kcl.Records))
 	unexpected := 0
-	for _, r := range kcl.records {
+	for _, r := range kcl.Records {
 		id := identOf(r.PartitionKey, r.Data)
 		if h.ledger.entries[id] == nil {
 			unexpected++
@@ -191,7 +175,7 @@ func TestIntegrationUpdateShardCount(t *testing.T) {
 		"Kinesis records read %d (%d aggregates), aggregates dropped by the KCL rule %d (%d sub-records); "+
 		"Stop took %v; Stats: ShardMapUpdates %d, WrongShard %d, Retries %d, Requests %d, UserRecordsPut %d, UserRecordsFailed %d",
 		put, failed, lost, rawOnly, duplicates, 100*float64(duplicates)/float64(max(put, 1)), unexpected,
-		len(recs), kcl.aggregates, kcl.droppedAggregates, kcl.droppedRecords,
+		kcl.KinesisRecords, kcl.Aggregates, kcl.DroppedAggregates, kcl.DroppedUserRecords,
 		stopTook.Round(time.Millisecond), st.ShardMapUpdates, st.WrongShard, st.Retries, st.Requests,
 		st.UserRecordsPut, st.UserRecordsFailed)
 	for _, step := range []struct {
@@ -204,6 +188,11 @@ func TestIntegrationUpdateShardCount(t *testing.T) {
 			t.Logf("after UpdateShardCount %s the producer had a new shard map %v after the stream was ACTIVE",
 				step.what, step.took.Round(time.Millisecond))
 		}
+	}
+	// A producer never writes an aggregate KCL cannot read whole.
+	if kcl.Malformed != 0 || kcl.BadHashKeys != 0 {
+		t.Errorf("%d records with the aggregation prefix are not valid aggregates, %d aggregates have an explicit hash key "+
+			"that is not a number", kcl.Malformed, kcl.BadHashKeys)
 	}
 	if failed != 0 {
 		t.Errorf("%d user records failed: %s", failed, h.failures)
@@ -225,160 +214,3 @@ func TestIntegrationUpdateShardCount(t *testing.T) {
 		t.Errorf("only %d records were put; the load did not flow", put)
 	}
 }
-
-// kclOutcome is what a KCL 2.x consumer makes of the records of a stream.
-type kclOutcome struct {
-	records           []deaggregator.Record // user records delivered, in read order
-	aggregates        int                   // aggregated Kinesis records read
-	droppedAggregates int                   // aggregates dropped whole by the hash range rule
-	droppedRecords    int                   // user records in those aggregates
-}
-
-// kclDeliverLocal applies KCL 2.x's deaggregation (AggregatorUtil.deaggregate)
-// to records read from the stream's shards: a plain record is delivered as
-// is; an aggregate is delivered sub-record by sub-record, unless any
-// sub-record's hash key (its explicit hash key, else the MD5 of its partition
-// key as a 128-bit big-endian integer) lies outside the hash key range of the
-// shard the aggregate was stored on, in which case the whole aggregate is
-// dropped. An aggregate whose checksum does not match is delivered as one
-// plain record, as KCL does.
-//
-// It is local to this file until internal/kinesistest offers the same check;
-// then this file should use that one.
-func kclDeliverLocal(t testing.TB, shards []*kinesis.Shard, recs []kinesistest.Record) kclOutcome {
-	t.Helper()
-	type span struct{ lo, hi *big.Int }
-	ranges := make(map[string]span, len(shards))
-	for _, sh := range shards {
-		lo, ok1 := new(big.Int).SetString(aws.StringValue(sh.HashKeyRange.StartingHashKey), 10)
-		hi, ok2 := new(big.Int).SetString(aws.StringValue(sh.HashKeyRange.EndingHashKey), 10)
-		if !ok1 || !ok2 {
-			t.Fatalf("shard %s has a bad hash key range", aws.StringValue(sh.ShardId))
-		}
-		ranges[aws.StringValue(sh.ShardId)] = span{lo, hi}
-	}
-	var o kclOutcome
-	for _, r := range recs {
-		sr, ok := ranges[r.ShardID]
-		if !ok {
-			t.Fatalf("record %s read from unknown shard %s", r.SequenceNumber, r.ShardID)
-		}
-		if !deaggregator.IsAggregated(r.Data) {
-			o.records = append(o.records, deaggregator.Record{PartitionKey: r.PartitionKey, Data: r.Data})
-			continue
-		}
-		subs, err := deaggregator.Deaggregate(r.Data, r.PartitionKey, "")
-		if err != nil {
-			// KCL hands a record with a bad checksum on as it is; a producer
-			// never writes one, so report it.
-			t.Errorf("record %s on %s: %v", r.SequenceNumber, r.ShardID, err)
-			o.records = append(o.records, deaggregator.Record{PartitionKey: r.PartitionKey, Data: r.Data})
-			continue
-		}
-		o.aggregates++
-		inRange := true
-		for _, s := range subs {
-			hash := kinesistest.HashKey(s.PartitionKey)
-			if s.ExplicitHashKey != "" {
-				ehk, ok := new(big.Int).SetString(s.ExplicitHashKey, 10)
-				if !ok {
-					t.Errorf("record %s on %s: sub-record with bad explicit hash key %q", r.SequenceNumber, r.ShardID, s.ExplicitHashKey)
-					inRange = false
-					break
-				}
-				hash = ehk
-			}
-			if hash.Cmp(sr.lo) < 0 || hash.Cmp(sr.hi) > 0 {
-				inRange = false
-				break
-			}
-		}
-		if !inRange {
-			o.droppedAggregates++
-			o.droppedRecords += len(subs)
-			continue
-		}
-		o.records = append(o.records, subs...)
-	}
-	return o
-}
-
-// TestKCLDeliverLocal checks the KCL 2.x rule of kclDeliverLocal on records
-// built by hand.
-func TestKCLDeliverLocal(t *testing.T) {
-	t.Parallel()
-	half := new(big.Int).Lsh(big.NewInt(1), 127)
-	last := new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 128), big.NewInt(1))
-	shards := []*kinesis.Shard{
-		{ShardId: aws.String("low"), HashKeyRange: &kinesis.HashKeyRange{
-			StartingHashKey: aws.String("0"), EndingHashKey: aws.String(new(big.Int).Sub(half, big.NewInt(1)).String())}},
-		{ShardId: aws.String("high"), HashKeyRange: &kinesis.HashKeyRange{
-			StartingHashKey: aws.String(half.String()), EndingHashKey: aws.String(last.String())}},
-	}
-	// A partition key whose MD5 hash lies in the high half.
-	highKey := ""
-	for i := 0; highKey == ""; i++ {
-		if k := fmt.Sprintf("key-%d", i); kinesistest.HashKey(k).Cmp(half) >= 0 {
-			highKey = k
-		}
-	}
-	aggregate := func(subs ...[3]string) []byte { // partition key, explicit hash key, data
-		ar := &producer.AggregatedRecord{}
-		for i, s := range subs {
-			ar.PartitionKeyTable = append(ar.PartitionKeyTable, s[0])
-			r := &producer.Record{PartitionKeyIndex: proto.Uint64(uint64(i)), Data: []byte(s[2])}
-			if s[1] != "" {
-				r.ExplicitHashKeyIndex = proto.Uint64(uint64(len(ar.ExplicitHashKeyTable)))
-				ar.ExplicitHashKeyTable = append(ar.ExplicitHashKeyTable, s[1])
-			}
-			ar.Records = append(ar.Records, r)
-		}
-		body, err := proto.Marshal(ar)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sum := md5.Sum(body)
-		return append(append(append([]byte(nil), deaggregator.Magic...), body...), sum[:]...)
-	}
-	inRange := aggregate([3]string{"a", "1", "in-1"}, [3]string{"b", "5", "in-2"})
-	stray := aggregate([3]string{"c", "2", "kept-by-range"}, [3]string{"d", half.String(), "outside"})
-	byKey := aggregate([3]string{highKey, "", "high-by-md5"})
-	badSum := append([]byte(nil), inRange...)
-	badSum[len(badSum)-1] ^= 0xff
-	recs := []kinesistest.Record{
-		{ShardID: "low", SequenceNumber: "1", PartitionKey: "a", Data: inRange},
-		{ShardID: "low", SequenceNumber: "2", PartitionKey: "c", Data: stray},
-		{ShardID: "low", SequenceNumber: "3", PartitionKey: "x", Data: []byte("plain, wherever it is")},
-		{ShardID: "high", SequenceNumber: "4", PartitionKey: highKey, Data: byKey},
-		{ShardID: "low", SequenceNumber: "5", PartitionKey: highKey, Data: byKey},
-	}
-	o := kclDeliverLocal(t, shards, recs)
-	var got []string
-	for _, r := range o.records {
-		got = append(got, string(r.Data))
-	}
-	want := []string{"in-1", "in-2", "plain, wherever it is", "high-by-md5"}
-	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("delivered %q, want %q", got, want)
-	}
-	if o.aggregates != 4 || o.droppedAggregates != 2 || o.droppedRecords != 3 {
-		t.Errorf("aggregates %d, dropped %d with %d records; want 4, 2, 3", o.aggregates, o.droppedAggregates, o.droppedRecords)
-	}
-
-	// A checksum mismatch is an error of the check (a producer never writes
-	// one); the record itself is delivered as a plain record, as KCL does.
-	ft := &kclErrorRecorder{TB: t}
-	o = kclDeliverLocal(ft, shards, []kinesistest.Record{{ShardID: "low", SequenceNumber: "6", PartitionKey: "a", Data: badSum}})
-	if !ft.failed || len(o.records) != 1 || string(o.records[0].Data) != string(badSum) {
-		t.Errorf("bad checksum: reported %v, delivered %d records", ft.failed, len(o.records))
-	}
-}
-
-// kclErrorRecorder records Errorf calls instead of failing the test.
-type kclErrorRecorder struct {
-	testing.TB
-	failed bool
-}
-
-func (f *kclErrorRecorder) Errorf(string, ...any) { f.failed = true }
-func (f *kclErrorRecorder) Helper()               {}

@@ -26,11 +26,21 @@ func TestMain(m *testing.M) { kinesistest.Main(m) }
 // configured with cfg.
 func setup(t *testing.T, cfg faultinject.Config, opts ...kinesistest.ClientOption) (*kinesis.Kinesis, *faultinject.Transport, string) {
 	t.Helper()
+	return through(t, faultinject.New(nil, cfg), 2, opts...)
+}
+
+// through returns a client of the shared server whose calls go through tr,
+// tr itself and a new stream with the given number of shards. When the test
+// ends, tr's idle connections are closed and its statistics logged.
+func through[T interface {
+	http.RoundTripper
+	CloseIdleConnections()
+}](t *testing.T, tr T, shards int, opts ...kinesistest.ClientOption) (*kinesis.Kinesis, T, string) {
+	t.Helper()
 	srv := kinesistest.Shared(t)
-	tr := faultinject.New(nil, cfg)
 	t.Cleanup(tr.CloseIdleConnections)
 	t.Cleanup(func() { t.Log(tr) })
-	return srv.Client(t, tr, opts...), tr, srv.CreateStream(t, 2)
+	return srv.Client(t, tr, opts...), tr, srv.CreateStream(t, shards)
 }
 
 func entries(prefix string, n int) []*kinesis.PutRecordsRequestEntry {

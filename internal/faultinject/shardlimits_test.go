@@ -22,11 +22,7 @@ import (
 // transport configured with cfg, the transport and a new stream.
 func slSetup(t *testing.T, cfg faultinject.ShardLimitsConfig, shards int) (*kinesis.Kinesis, *faultinject.ShardLimits, string) {
 	t.Helper()
-	srv := kinesistest.Shared(t)
-	tr := faultinject.NewShardLimits(nil, cfg)
-	t.Cleanup(tr.CloseIdleConnections)
-	t.Cleanup(func() { t.Log(tr) })
-	return srv.Client(t, tr), tr, srv.CreateStream(t, shards)
+	return through(t, faultinject.NewShardLimits(nil, cfg), shards)
 }
 
 // keysFor returns n distinct partition keys that hash to the shard with the

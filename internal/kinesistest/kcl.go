@@ -54,6 +54,9 @@ type KCLResult struct {
 	// records of the dropped aggregates, and the rest of an aggregate from
 	// a sub-record with an explicit hash key that is not a number on.
 	DroppedUserRecords int
+	// BadHashKeys is the number of aggregates cut short by a sub-record
+	// with an explicit hash key that is not a decimal number.
+	BadHashKeys int
 	// Malformed is the number of records with the aggregation prefix that
 	// are not valid aggregates (bad checksum or body) and so are passed on
 	// as plain records.
@@ -63,8 +66,10 @@ type KCLResult struct {
 // String summarizes the result for test logs.
 func (r *KCLResult) String() string {
 	return fmt.Sprintf("KCL 2.x view: %d Kinesis records (%d aggregates, %d malformed passed as plain), "+
-		"%d user records delivered; %d aggregates dropped whole, %d user records dropped in all",
-		r.KinesisRecords, r.Aggregates, r.Malformed, len(r.Records), r.DroppedAggregates, r.DroppedUserRecords)
+		"%d user records delivered; %d aggregates dropped whole, %d cut short by a bad explicit hash key, "+
+		"%d user records dropped in all",
+		r.KinesisRecords, r.Aggregates, r.Malformed, len(r.Records), r.DroppedAggregates, r.BadHashKeys,
+		r.DroppedUserRecords)
 }
 
 // kclRange is a shard's hash key range.
@@ -138,6 +143,7 @@ func KCL2View(records []Record, shards []*kinesis.Shard) (*KCLResult, error) {
 				var ok bool
 				if h, ok = new(big.Int).SetString(s.ExplicitHashKey, 10); !ok {
 					// KCL fails on the number and keeps what it had.
+					res.BadHashKeys++
 					res.DroppedUserRecords += len(subs) - i
 					break
 				}

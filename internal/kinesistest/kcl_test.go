@@ -151,7 +151,7 @@ func TestKCL2ViewRules(t *testing.T) {
 		t.Errorf("delivered %q\nwant      %q", got, want)
 	}
 	if res.KinesisRecords != 9 || res.Aggregates != 6 || res.DroppedAggregates != 2 ||
-		res.DroppedUserRecords != 3+1+2 || res.Malformed != 1 {
+		res.DroppedUserRecords != 3+1+2 || res.Malformed != 1 || res.BadHashKeys != 1 {
 		t.Errorf("counts: %+v", *res)
 	}
 	for _, r := range res.Records {
@@ -211,7 +211,8 @@ func TestKCL2ViewOnStream(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("delivered %v, want %v", got, want)
 	}
-	if res.KinesisRecords != 3 || res.Aggregates != 2 || res.DroppedAggregates != 1 || res.DroppedUserRecords != 2 {
+	if res.KinesisRecords != 3 || res.Aggregates != 2 || res.DroppedAggregates != 1 || res.DroppedUserRecords != 2 ||
+		res.Malformed != 0 || res.BadHashKeys != 0 {
 		t.Errorf("counts: %+v", *res)
 	}
 }

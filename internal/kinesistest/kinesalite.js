@@ -10,15 +10,11 @@
 
 var domain = require('domain')
 var path = require('path')
+var launcher = require('./launcher')
 
-var modules = process.argv[2]
-if (!modules) {
-  console.error('usage: node kinesalite.js <node_modules dir> [shard limit]')
-  process.exit(2)
-}
-var shardLimit = parseInt(process.argv[3] || '10000', 10)
+var args = launcher.args()
 
-var kinesalite = require(path.join(path.resolve(modules), 'kinesalite'))
+var kinesalite = require(path.join(args.modules, 'kinesalite'))
 
 var server = kinesalite({
   // No "path" option: kinesalite keeps everything in memory (memdown) and
@@ -26,7 +22,7 @@ var server = kinesalite({
   createStreamMs: 5,
   deleteStreamMs: 5,
   updateStreamMs: 10,
-  shardLimit: shardLimit,
+  shardLimit: args.shardLimit,
 })
 
 // kinesalite throws from its request callbacks on unexpected internal
@@ -62,12 +58,7 @@ function shutdown(code) {
   setTimeout(function() { process.exit(code) }, 200).unref()
 }
 
-process.stdin.on('end', function() { shutdown(0) })
-process.stdin.on('close', function() { shutdown(0) })
-process.stdin.on('error', function() { shutdown(0) })
-process.stdin.resume()
-process.on('SIGTERM', function() { shutdown(0) })
-process.on('SIGINT', function() { shutdown(0) })
+launcher.endWithStdin(shutdown)
 
 server.on('error', function(err) {
   console.error('kinesalite: server error: ' + (err && err.stack || err))

@@ -19,14 +19,10 @@
 
 var net = require('net')
 var path = require('path')
+var launcher = require('./launcher')
 
-var modules = process.argv[2]
-if (!modules) {
-  console.error('usage: node kinesislocal.js <node_modules dir> [shard limit]')
-  process.exit(2)
-}
-var shardLimit = parseInt(process.argv[3] || '10000', 10)
-var pkg = path.join(path.resolve(modules), 'kinesis-local')
+var args = launcher.args()
+var pkg = path.join(args.modules, 'kinesis-local')
 
 // Sentinel ports: never bound, only used to recognise the two listeners.
 var PLAIN_SENTINEL = 1
@@ -48,7 +44,7 @@ var env = {
   DEREGISTER_STREAM_CONSUMER_DURATION: '10ms',
   START_STREAM_ENCRYPTION_DURATION: '10ms',
   STOP_STREAM_ENCRYPTION_DURATION: '10ms',
-  SHARD_LIMIT: String(shardLimit),
+  SHARD_LIMIT: String(args.shardLimit),
   AWS_REGION: 'us-east-1',
   AWS_ACCOUNT_ID: '000000000000',
   // Memory only: never read or write a data file.
@@ -101,15 +97,6 @@ net.Server.prototype.listen = function() {
 // with a graceful shutdown that can take seconds; keep the real one.
 var exit = process.exit.bind(process)
 
-function shutdown(code) {
-  exit(code)
-}
-
-process.stdin.on('end', function() { shutdown(0) })
-process.stdin.on('close', function() { shutdown(0) })
-process.stdin.on('error', function() { shutdown(0) })
-process.stdin.resume()
-process.on('SIGTERM', function() { shutdown(0) })
-process.on('SIGINT', function() { shutdown(0) })
+launcher.endWithStdin(exit)
 
 require(path.join(pkg, 'main.js'))

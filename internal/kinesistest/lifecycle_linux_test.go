@@ -41,60 +41,116 @@ func waitGone(t *testing.T, pid int, within time.Duration) {
 	}
 }
 
-func startOrSkip(t *testing.T) *Server {
-	t.Helper()
-	srv, err := Start()
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%v", err)
-		}
-		t.Skipf("skipping: %v", err)
-	}
-	return srv
-}
-
+// TestCloseStopsProcess checks that Close ends the process promptly and
+// reaps it. kinesis-local's own SIGTERM handling is a slow graceful shutdown;
+// its launcher exits at once, so the bound holds for it as well.
 func TestCloseStopsProcess(t *testing.T) {
 	t.Parallel()
-	srv := startOrSkip(t)
-	pid := srv.PID()
-	if err := syscall.Kill(pid, 0); err != nil {
-		t.Fatalf("server process %d not running before Close: %v", pid, err)
-	}
-	if err := srv.Close(); err != nil {
-		t.Fatalf("Close: %v", err)
-	}
-	// Close reaps the process, so it must be gone entirely, not a zombie.
-	if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
-		t.Fatalf("after Close, kill(%d, 0) = %v, want ESRCH", pid, err)
-	}
-	if err := srv.Close(); err != nil {
-		t.Fatalf("second Close: %v", err)
-	}
+	forEachServer(t, func(t *testing.T, ts testServer) {
+		srv := ts.startOrSkip(t)
+		pid := srv.PID()
+		if err := syscall.Kill(pid, 0); err != nil {
+			t.Fatalf("server process %d not running before Close: %v", pid, err)
+		}
+		begin := time.Now()
+		if err := srv.Close(); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		if d := time.Since(begin); d > stopGrace/2 {
+			t.Errorf("Close took %v", d)
+		}
+		// Close reaps the process, so it must be gone entirely, not a zombie.
+		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+			t.Fatalf("after Close, kill(%d, 0) = %v, want ESRCH", pid, err)
+		}
+		if err := srv.Close(); err != nil {
+			t.Fatalf("second Close: %v", err)
+		}
+	})
 }
 
 func TestServerExitsWhenStdinCloses(t *testing.T) {
 	t.Parallel()
-	srv := startOrSkip(t)
-	defer srv.Close()
-	if err := srv.stdin.Close(); err != nil {
-		t.Fatalf("close stdin: %v", err)
-	}
-	select {
-	case <-srv.exited:
-	case <-time.After(5 * time.Second):
-		t.Fatalf("server did not exit within 5s of its stdin closing")
-	}
-	if srv.waitErr != nil {
-		t.Errorf("server exit status: %v, want success", srv.waitErr)
-	}
+	forEachServer(t, func(t *testing.T, ts testServer) {
+		srv := ts.startOrSkip(t)
+		defer srv.Close()
+		if err := srv.stdin.Close(); err != nil {
+			t.Fatalf("close stdin: %v", err)
+		}
+		select {
+		case <-srv.exited:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("server did not exit within 5s of its stdin closing")
+		}
+		if srv.waitErr != nil {
+			t.Errorf("server exit status: %v, want success", srv.waitErr)
+		}
+	})
 }
+
+// helperEnv names the server a helper process of TestNoOrphanWhenParentDies
+// starts.
+const helperEnv = "KINESISTEST_HELPER"
 
 // TestNoOrphanWhenParentDies starts a server from a child test process, kills
 // that process with SIGKILL (no cleanup runs) and checks that the server
 // exits on its own.
 func TestNoOrphanWhenParentDies(t *testing.T) {
-	if os.Getenv("KINESISTEST_HELPER") == "1" {
-		srv, err := Start()
+	if name := os.Getenv(helperEnv); name != "" {
+		runHelper(name)
+	}
+	t.Parallel()
+	if _, err := RepoRoot(); err != nil {
+		t.Skipf("skipping: %v", err)
+	}
+	forEachServer(t, func(t *testing.T, ts testServer) {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestNoOrphanWhenParentDies$")
+		cmd.Env = append(os.Environ(), helperEnv+"="+ts.name)
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}()
+		line, err := bufio.NewReader(out).ReadString('\n')
+		if err != nil {
+			t.Fatalf("reading helper output: %v", err)
+		}
+		rest, ok := strings.CutPrefix(strings.TrimSpace(line), "pid ")
+		if !ok {
+			if os.Getenv("CI") != "true" {
+				t.Skipf("skipping: helper could not start a server: %s", line)
+			}
+			t.Fatalf("helper: %s", line)
+		}
+		pid, err := strconv.Atoi(rest)
+		if err != nil {
+			t.Fatalf("helper printed %q: %v", line, err)
+		}
+		if gone(pid) {
+			t.Fatalf("server %d not running while its parent lives", pid)
+		}
+		if err := cmd.Process.Kill(); err != nil {
+			t.Fatalf("kill helper: %v", err)
+		}
+		_ = cmd.Wait()
+		waitGone(t, pid, 10*time.Second)
+	})
+}
+
+// runHelper is the child process of TestNoOrphanWhenParentDies: it starts the
+// named server, prints its pid and waits to be killed.
+func runHelper(name string) {
+	for _, ts := range testServers {
+		if ts.name != name {
+			continue
+		}
+		srv, err := ts.start()
 		if err != nil {
 			fmt.Printf("error %v\n", err)
 			os.Exit(1)
@@ -103,45 +159,6 @@ func TestNoOrphanWhenParentDies(t *testing.T) {
 		time.Sleep(time.Minute) // wait to be killed
 		os.Exit(0)
 	}
-	t.Parallel()
-	if _, err := RepoRoot(); err != nil {
-		t.Skipf("skipping: %v", err)
-	}
-
-	cmd := exec.Command(os.Args[0], "-test.run=^TestNoOrphanWhenParentDies$")
-	cmd.Env = append(os.Environ(), "KINESISTEST_HELPER=1")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	}()
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		t.Fatalf("reading helper output: %v", err)
-	}
-	rest, ok := strings.CutPrefix(strings.TrimSpace(line), "pid ")
-	if !ok {
-		if os.Getenv("CI") != "true" {
-			t.Skipf("skipping: helper could not start a server: %s", line)
-		}
-		t.Fatalf("helper: %s", line)
-	}
-	pid, err := strconv.Atoi(rest)
-	if err != nil {
-		t.Fatalf("helper printed %q: %v", line, err)
-	}
-	if gone(pid) {
-		t.Fatalf("server %d not running while its parent lives", pid)
-	}
-	if err := cmd.Process.Kill(); err != nil {
-		t.Fatalf("kill helper: %v", err)
-	}
-	_ = cmd.Wait()
-	waitGone(t, pid, 10*time.Second)
+	fmt.Printf("error no server named %q\n", name)
+	os.Exit(1)
 }
