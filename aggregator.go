@@ -60,7 +60,6 @@ type aggregate struct {
 	throttles int       // consecutive throttled answers
 	lastErr   error     // the cause of the last failed attempt
 	notBefore time.Time // a retry waits until then
-	sentAt    time.Time // when the last call that carried it was made
 
 	// Written by the sender during a call, read by the pipeline after it.
 	data     []byte                          // encoded Kinesis record data
@@ -216,6 +215,13 @@ func (a *aggregate) encode() {
 		a.entryBuf.ExplicitHashKey = &a.outerHash
 	}
 	a.entry = &a.entryBuf
+}
+
+// landedAsPredicted reports whether the last call's answer put the record
+// on the shard predicted for it (or there was nothing to check).
+func (a *aggregate) landedAsPredicted() bool {
+	want := a.predictedShard()
+	return want == "" || a.result.shardID == "" || a.result.shardID == want
 }
 
 // predictedShard is the id of the shard the record should land on, or "".

@@ -65,9 +65,7 @@ func newPipeline(cfg *Config, lim limits, b *backlog, s *sender, r *reporter, rt
 	return &pipeline{
 		cfg: cfg, lim: lim, backlog: b, send: s, report: r, routes: rt, updates: updates,
 		refresh: refresh, abort: abort, done: make(chan struct{}), epoch: newEpoch(),
-		backoff:  backoff.Backoff{Min: cfg.RetryBackoffMin, Max: cfg.RetryBackoffMax, Factor: 2, Jitter: true},
-		maxRecs:  cfg.MaxConnections * cfg.BatchCount,
-		maxBytes: cfg.MaxConnections * cfg.BatchSize,
+		backoff: backoff.Backoff{Min: cfg.RetryBackoffMin, Max: cfg.RetryBackoffMax, Factor: 2, Jitter: true},
 	}
 }
 
@@ -383,10 +381,9 @@ func (p *pipeline) dispatch(now time.Time) {
 			p.report.stats.retries.Add(1)
 		}
 		a.sends++
-		a.sentAt = now
 	}
 	p.calls++
-	p.send.send(p.batch)
+	p.send.send(p.batch, now)
 	p.batch, p.batchBytes, p.urgent = make([]*aggregate, 0, p.cfg.BatchCount), 0, false
 }
 
@@ -397,7 +394,7 @@ func (p *pipeline) settle(c *call) {
 	now := time.Now()
 	p.adapt(c, now)
 	for _, a := range c.batch {
-		st := p.feedbackStage(a)
+		st := p.feedbackStage(shardRef{a.smap, a.shard})
 		res := a.result
 		switch {
 		case res.err == nil:
@@ -413,36 +410,53 @@ func (p *pipeline) settle(c *call) {
 // adapt tells the limiter of each shard in the call how many of its
 // records Kinesis took and how many it throttled.
 func (p *pipeline) adapt(c *call, now time.Time) {
-	var sent time.Time
-	for _, a := range c.batch {
-		sent = a.sentAt
-		if st := p.feedbackStage(a); st != nil && st.limit != nil {
-			switch {
-			case a.result.err == nil:
-				st.answers.ok++
-			case isThrottle(a.result.err):
-				st.answers.throttled++
-			}
+	count := func(ref shardRef, ok bool) *stage {
+		st := p.feedbackStage(ref)
+		if st == nil || st.limit == nil {
+			return nil
 		}
+		if ok {
+			st.answers.ok++
+		} else {
+			st.answers.throttled++
+		}
+		return st
+	}
+	for _, ref := range c.acked {
+		count(ref, true)
 	}
 	for _, a := range c.batch {
-		if st := p.feedbackStage(a); st != nil && st.limit != nil && st.answers != (answers{}) {
-			st.limit.answered(now, sent, st.answers.ok, st.answers.throttled)
+		switch {
+		case a.result.err == nil:
+			count(shardRef{a.smap, a.shard}, true)
+		case isThrottle(a.result.err):
+			count(shardRef{a.smap, a.shard}, false)
+		}
+	}
+	apply := func(ref shardRef) {
+		if st := p.feedbackStage(ref); st != nil && st.limit != nil && st.answers != (answers{}) {
+			st.limit.answered(now, c.sent, st.answers.ok, st.answers.throttled)
 			st.answers = answers{}
 		}
 	}
+	for _, ref := range c.acked {
+		apply(ref)
+	}
+	for _, a := range c.batch {
+		apply(shardRef{a.smap, a.shard})
+	}
 }
 
-// feedbackStage returns the current stage of the shard a was sent to, to
-// tell its limiter how Kinesis answered, or nil.
-func (p *pipeline) feedbackStage(a *aggregate) *stage {
-	if a.smap == nil || a.shard < 0 {
+// feedbackStage returns the current stage of the shard a record was sent
+// to, to tell its limiter how Kinesis answered, or nil.
+func (p *pipeline) feedbackStage(ref shardRef) *stage {
+	if ref.smap == nil || ref.shard < 0 {
 		return nil
 	}
-	if a.smap == p.shards {
-		return &p.stages[a.shard]
+	if ref.smap == p.shards {
+		return &p.stages[ref.shard]
 	}
-	if i := p.shards.indexOf(a.smap, a.shard); i >= 0 {
+	if i := p.shards.indexOf(ref.smap, ref.shard); i >= 0 {
 		return &p.stages[i]
 	}
 	return nil
@@ -453,11 +467,11 @@ func (p *pipeline) feedbackStage(a *aggregate) *stage {
 // one of its user records: a KCL 2.x consumer drops such an aggregate whole,
 // so all of its user records are sent again.
 func (p *pipeline) delivered(a *aggregate) {
-	want := a.predictedShard()
-	if want == "" || a.result.shardID == "" || a.result.shardID == want {
+	if a.landedAsPredicted() {
 		p.report.acknowledge(a)
 		return
 	}
+	want := a.predictedShard()
 	p.report.stats.wrongShard.Add(1)
 	if p.cfg.Verbose {
 		p.cfg.Logger.Info("record landed on another shard than predicted", logValue("stream", p.report.stream),
@@ -716,7 +730,7 @@ func (p *pipeline) installMap(m *shardMap) {
 		if i == n {
 			continue // records outside every shard: never held back
 		}
-		st.gate = &gate{}
+		st.gate = &gate{closed: &rt.closed}
 		rt.gates[i] = st.gate
 		if m != nil && p.cfg.RateLimit > 0 {
 			st.limit = kept[m.ids[i]]
@@ -726,6 +740,7 @@ func (p *pipeline) installMap(m *shardMap) {
 			st.maxRecs, st.maxBytes = 2, 2*p.cfg.AggregateBatchSize
 		}
 	}
+	p.setBounds(n)
 	old := p.routes.Swap(rt)
 	if old != nil {
 		for _, g := range old.gates {
@@ -733,6 +748,22 @@ func (p *pipeline) installMap(m *shardMap) {
 		}
 	}
 }
+
+// setBounds sets how much all stages may queue before the pipeline takes no
+// new records: two full batches, enough to fill a connection as soon as one
+// is free, or, with rate limits, about holdSeconds of the shards' ceiling,
+// at most MaxConnections full batches. Queuing more would only hold memory
+// while the connections are busy.
+func (p *pipeline) setBounds(shards int) {
+	p.maxRecs, p.maxBytes = 2*p.cfg.BatchCount, 2*p.cfg.BatchSize
+	if p.shards != nil && p.cfg.RateLimit > 0 {
+		f := float64(p.cfg.RateLimit) / 100 * holdSeconds * float64(shards)
+		p.maxRecs = clamp(int(f*shardRecordsPerSecond), p.maxRecs, p.cfg.MaxConnections*p.cfg.BatchCount)
+		p.maxBytes = clamp(int(f*shardBytesPerSecond), p.maxBytes, p.cfg.MaxConnections*p.cfg.BatchSize)
+	}
+}
+
+func clamp(v, lo, hi int) int { return max(lo, min(v, hi)) }
 
 // swapMap installs a new shard map and re-homes every record not yet sent:
 // the open aggregates, the stages' queues and the batch. Records of a shard

@@ -72,7 +72,7 @@ func New(config *Config) *Producer {
 	r.metrics, r.logger, r.stream = cfg.Metrics, cfg.Logger, p.stream
 	r.failures.init(cfg.BacklogCount)
 	r.success.init(cfg.BacklogCount)
-	p.send = newSender(&p.cfg, p.stream, &r.stats, p.abortCtx)
+	p.send = newSender(&p.cfg, p.stream, r, p.abortCtx)
 	var updates chan *shardMap
 	askRefresh := func() {}
 	if cfg.GetShards != nil {

@@ -11,9 +11,19 @@ import (
 )
 
 // call is one batch of Kinesis records on its way through the sender and
-// back to the pipeline, each record with the outcome of its call.
+// back to the pipeline. The sender acknowledges the records Kinesis stored
+// where predicted and tells the pipeline their shards in acked; batch keeps
+// the others, each with the outcome of the call, for the pipeline to decide.
 type call struct {
 	batch []*aggregate
+	acked []shardRef // shards of the records acknowledged by the sender
+	sent  time.Time  // when the call was made
+}
+
+// shardRef names a shard by its index in a map.
+type shardRef struct {
+	smap  *shardMap
+	shard int
 }
 
 // sender owns the client, the connection slots and the calls: at most
@@ -33,6 +43,7 @@ type sender struct {
 	logger   Logger
 	metrics  Metrics
 	stats    *counters
+	report   *reporter
 	abortCtx context.Context
 
 	slots   chan struct{} // one per call in flight
@@ -40,10 +51,10 @@ type sender struct {
 	results chan *call // read by the pipeline
 }
 
-func newSender(cfg *Config, stream string, stats *counters, abortCtx context.Context) *sender {
+func newSender(cfg *Config, stream string, report *reporter, abortCtx context.Context) *sender {
 	s := &sender{
 		client: cfg.Client, timeout: cfg.RequestTimeout, verbose: cfg.Verbose, stream: stream,
-		logger: cfg.Logger, metrics: cfg.Metrics, stats: stats, abortCtx: abortCtx,
+		logger: cfg.Logger, metrics: cfg.Metrics, stats: &report.stats, report: report, abortCtx: abortCtx,
 		slots:   make(chan struct{}, cfg.MaxConnections),
 		results: make(chan *call, cfg.MaxConnections),
 	}
@@ -64,10 +75,10 @@ func (s *sender) free() bool { return len(s.slots) < cap(s.slots) }
 func (s *sender) inFlight() int { return len(s.slots) }
 
 // send starts a call for batch in a free slot.
-func (s *sender) send(batch []*aggregate) {
+func (s *sender) send(batch []*aggregate, now time.Time) {
 	s.slots <- struct{}{}
 	s.calls.Add(1)
-	go s.run(&call{batch: batch})
+	go s.run(&call{batch: batch, sent: now})
 }
 
 func (s *sender) run(c *call) {
@@ -83,6 +94,21 @@ func (s *sender) run(c *call) {
 	}
 	s.attempt(c.batch)
 	<-s.slots
+	// What landed where predicted is delivered: settle it here, on this
+	// goroutine, and leave the pipeline only what needs a decision.
+	kept := c.batch[:0]
+	for _, a := range c.batch {
+		if a.result.err != nil || !a.landedAsPredicted() {
+			kept = append(kept, a)
+			continue
+		}
+		if a.smap != nil {
+			c.acked = append(c.acked, shardRef{a.smap, a.shard})
+		}
+		s.report.acknowledge(a)
+	}
+	clear(c.batch[len(kept):])
+	c.batch = kept
 	s.results <- c
 }
 

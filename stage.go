@@ -120,9 +120,10 @@ func (q *fifo) earliest() time.Time {
 // and opens it; Put reads it. Gates belong to one shard map: when the map is
 // replaced, every old gate opens, and Put looks its record up again.
 type gate struct {
-	shut atomic.Bool // read without the lock on Put's fast path
-	mu   sync.Mutex
-	wake chan struct{} // closed when the gate opens
+	shut   atomic.Bool   // read without the lock on Put's fast path
+	closed *atomic.Int32 // the routes' count of shut gates
+	mu     sync.Mutex
+	wake   chan struct{} // closed when the gate opens
 }
 
 // close makes later Puts for the gate's shard wait.
@@ -130,6 +131,7 @@ func (g *gate) close() {
 	g.mu.Lock()
 	if !g.shut.Load() {
 		g.wake = make(chan struct{})
+		g.closed.Add(1)
 		g.shut.Store(true)
 	}
 	g.mu.Unlock()
@@ -140,6 +142,7 @@ func (g *gate) open() {
 	g.mu.Lock()
 	if g.shut.Load() {
 		g.shut.Store(false)
+		g.closed.Add(-1)
 		close(g.wake)
 	}
 	g.mu.Unlock()
@@ -159,13 +162,17 @@ func (g *gate) wait() <-chan struct{} {
 // gate per shard (one gate without a map). The pipeline publishes a new
 // routes with each map.
 type routes struct {
-	m     *shardMap // nil without a shard map
-	gates []*gate
+	m      *shardMap // nil without a shard map
+	gates  []*gate
+	closed atomic.Int32 // gates shut: while none is, Put looks up no shard
 }
 
 // gateFor returns the gate of the shard that owns h, or nil for a hash
 // outside every known shard (such records never wait).
 func (rt *routes) gateFor(h hash128) *gate {
+	if rt.closed.Load() == 0 {
+		return nil
+	}
 	if rt.m == nil {
 		return rt.gates[0]
 	}
