@@ -103,6 +103,9 @@ func (s *sender) run(c *call) {
 			continue
 		}
 		if a.smap != nil {
+			if c.acked == nil {
+				c.acked = make([]shardRef, 0, len(c.batch))
+			}
 			c.acked = append(c.acked, shardRef{a.smap, a.shard})
 		}
 		s.report.acknowledge(a)
