@@ -91,6 +91,7 @@ func (p *pipeline) run() {
 		if !p.draining && p.queuedRecs < p.maxRecs && p.queuedBytes < p.maxBytes {
 			ready = p.backlog.ready
 		}
+		ticked := false
 		var pollC <-chan time.Time
 		if len(p.active) > 0 || len(p.unsure) > 0 {
 			pollC = poll.C
@@ -111,6 +112,7 @@ func (p *pipeline) run() {
 		case c := <-p.send.results:
 			p.settle(c)
 		case now := <-tick.C:
+			ticked = true
 			if now.Sub(lastFlush) >= p.cfg.FlushInterval-period/2 {
 				p.flush()
 				lastFlush = now
@@ -135,7 +137,7 @@ func (p *pipeline) run() {
 		if p.draining {
 			p.flush() // records sent again while stopping need no waiting
 		}
-		p.pump(now)
+		p.pump(now, ticked)
 	}
 }
 
@@ -296,17 +298,28 @@ func (p *pipeline) closeOlder(cut time.Time) {
 }
 
 // pump sends batches while a connection slot is free: full batches, and
-// smaller ones when they hold a record older than half
-// RecordMaxBufferedTime or when a flush asked for it.
-func (p *pipeline) pump(now time.Time) {
-	old := p.cfg.RecordMaxBufferedTime > 0
-	cut := now.Add(-p.cfg.RecordMaxBufferedTime / 2)
+// smaller ones when a flush asked for it, when they hold a retry, or, at a
+// tick, when they hold a record older than half RecordMaxBufferedTime.
+// Checking age only at ticks (every half RecordMaxBufferedTime) lets a
+// batch gather what closes in the meantime instead of leaving with one
+// aggregate, and keeps every record's wait under that bound.
+func (p *pipeline) pump(now time.Time, tick bool) {
+	aged := func() bool {
+		return tick && p.cfg.RecordMaxBufferedTime > 0 && len(p.batch) > 0 &&
+			!p.oldest.After(now.Add(-p.cfg.RecordMaxBufferedTime/2))
+	}
+	if aged() {
+		p.urgent = true // goes with the next free connection
+	}
 	for p.send.free() {
 		full := p.fill(now)
 		if len(p.batch) == 0 {
 			break
 		}
-		if !full && !p.force && !p.urgent && !p.draining && !(old && !p.oldest.After(cut)) {
+		if aged() {
+			p.urgent = true
+		}
+		if !full && !p.force && !p.urgent && !p.draining {
 			break
 		}
 		p.dispatch(now)
