@@ -3,6 +3,7 @@ package producer
 import (
 	"fmt"
 	"math"
+	"reflect"
 	"strings"
 	"time"
 
@@ -252,6 +253,19 @@ func (c *Config) withDefaults() (Config, error) {
 	return v, nil
 }
 
+// isNil reports whether v is nil or holds a nil pointer (a typed nil
+// client would panic on its first call, on a goroutine of the producer's).
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	switch r := reflect.ValueOf(v); r.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Func, reflect.Chan, reflect.Interface:
+		return r.IsNil()
+	}
+	return false
+}
+
 // validate checks a Config whose defaults are in place.
 func (c *Config) validate() error {
 	switch {
@@ -261,8 +275,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("StreamARN %q is not a stream ARN", c.StreamARN)
 	case len(c.StreamName) > 128:
 		return fmt.Errorf("StreamName is %d characters, the limit is 128", len(c.StreamName))
-	case c.Client == nil:
-		return fmt.Errorf("Client is required")
+	case isNil(c.Client):
+		return fmt.Errorf("Client is required (it is nil)")
 	case c.BacklogCount < 1:
 		return fmt.Errorf("BacklogCount %d must be at least 1", c.BacklogCount)
 	case c.BatchCount < 1 || c.BatchCount > MaxBatchCount:

@@ -1,6 +1,7 @@
 package producer
 
 import (
+	"context"
 	"errors"
 	"math"
 	"math/big"
@@ -8,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go/service/kinesis"
 )
 
 // maxUint32 is a variable so that the tests compile where int has 32 bits.
@@ -125,6 +128,8 @@ func badConfigs() map[string]*Config {
 		"no StreamName":                     func(c *Config) { c.StreamName = "" },
 		"StreamName 129":                    func(c *Config) { c.StreamName = strings.Repeat("s", 129) },
 		"no Client":                         func(c *Config) { c.Client = nil },
+		"typed nil Client":                  func(c *Config) { c.Client = (*kinesis.Kinesis)(nil) },
+		"typed nil fake Client":             func(c *Config) { c.Client = (*fakeClient)(nil) },
 		"BacklogCount -1":                   func(c *Config) { c.BacklogCount = -1 },
 		"BatchCount -1":                     func(c *Config) { c.BatchCount = -1 },
 		"BatchCount 501":                    func(c *Config) { c.BatchCount = 501 },
@@ -197,6 +202,14 @@ func TestConfigBadValues(t *testing.T) {
 			}
 			_ = p.Stats()
 			_ = p.Outstanding()
+			p.Flush()
+			if err := p.FlushSync(context.Background()); !errors.Is(err, ErrInvalidConfig) {
+				t.Errorf("FlushSync: %v, want ErrInvalidConfig", err)
+			}
+			if err := p.Shutdown(context.Background()); err != nil {
+				t.Errorf("Shutdown: %v", err)
+			}
+			_ = p.NotifySuccesses()
 			p.Stop()
 			p.Stop()
 		})

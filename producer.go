@@ -235,13 +235,20 @@ func (p *Producer) enqueue(ctx context.Context, r *record) error {
 // FlushInterval or full batches. It returns at once; see FlushSync to wait.
 // After Stop it does nothing.
 func (p *Producer) Flush() {
+	if p.cfgErr != nil {
+		return
+	}
 	_ = p.enqueue(context.Background(), &record{marker: &flushMarker{}})
 }
 
 // FlushSync sends every buffered record now and waits until every record
 // accepted before the call is acknowledged or failed, or until ctx ends
 // (returning ctx.Err()). Records accepted during the wait are not waited for.
+// A producer built from a bad Config returns the Config error.
 func (p *Producer) FlushSync(ctx context.Context) error {
+	if p.cfgErr != nil {
+		return p.cfgErr
+	}
 	m := &flushMarker{sealed: make(chan *epoch, 1)}
 	if err := p.enqueue(ctx, &record{marker: m}); err != nil {
 		if errors.Is(err, ErrStoppedProducer) {
