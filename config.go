@@ -80,7 +80,8 @@ type Config struct {
 	Client PutRecordsAPI
 
 	// BacklogCount is the number of user records buffered between Put and
-	// the aggregation loop before Put blocks. Default 500.
+	// the pipeline before Put blocks. Default 500. (Put also blocks for the keys
+	// of a shard whose queue is full.)
 	BacklogCount int
 
 	// BatchCount is the most Kinesis records in one PutRecords call, 1..500.

@@ -44,7 +44,7 @@ func TestFlushSyncWaitsForRateLimitedRecordsAcrossMapUpdate(t *testing.T) {
 }
 
 // TestShutdownDeadlineWithFullRateLimit: Shutdown's deadline holds also when
-// the rate limit holds back so many records that the drain loop stopped
+// the rate limit holds back so many records that the pipeline stopped
 // taking new ones from the backlog.
 func TestShutdownDeadlineWithFullRateLimit(t *testing.T) {
 	list := staticShards(t, 1)
