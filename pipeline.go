@@ -36,9 +36,10 @@ type pipeline struct {
 	shards *shardMap // nil without a shard map
 	// stages has one stage per shard of the map (one without a map) and,
 	// last, one for records whose hash falls outside every known shard.
-	stages []stage
-	active []int // stages with queued records, in no order
-	next   int   // where the next batch starts looking in active
+	stages  []stage
+	active  []int    // stages with queued records, in no order
+	touched []*stage // scratch for adapt
+	next    int      // where the next batch starts looking in active
 
 	calls      int          // handed to the sender and not settled yet
 	batch      []*aggregate // passed its limiter, waiting to be sent
@@ -197,8 +198,7 @@ func (p *pipeline) add(r *record, created time.Time) {
 		st.agg.add(r, &p.lim)
 	}
 	if len(st.agg.recs) >= p.lim.count {
-		p.emit(st.agg, shard)
-		st.agg = nil
+		p.emit(st.agg, shard) // and the stage has no open aggregate
 	}
 }
 
@@ -359,7 +359,10 @@ func (p *pipeline) fill(now time.Time) (full bool) {
 				break
 			}
 			if st.limit != nil && !st.limit.take(now, size) {
-				p.report.stats.rateLimited.Add(1)
+				if !a.held {
+					a.held = true
+					p.report.stats.rateLimited.Add(1)
+				}
 				break
 			}
 			q.pop()
@@ -407,15 +410,13 @@ func (p *pipeline) settle(c *call) {
 	now := time.Now()
 	p.adapt(c, now)
 	for _, a := range c.batch {
-		st := p.feedbackStage(shardRef{a.smap, a.shard})
-		res := a.result
 		switch {
-		case res.err == nil:
+		case a.result.err == nil:
 			p.delivered(a)
 		case p.aborted != nil:
 			p.failAborted(a)
 		default:
-			p.failed(a, st, now)
+			p.failed(a, now)
 		}
 	}
 }
@@ -423,41 +424,35 @@ func (p *pipeline) settle(c *call) {
 // adapt tells the limiter of each shard in the call how many of its
 // records Kinesis took and how many it throttled.
 func (p *pipeline) adapt(c *call, now time.Time) {
-	count := func(ref shardRef, ok bool) *stage {
+	touched := p.touched[:0]
+	note := func(ref shardRef, ok bool) {
 		st := p.feedbackStage(ref)
 		if st == nil || st.limit == nil {
-			return nil
+			return
+		}
+		if st.answers == (answers{}) {
+			touched = append(touched, st)
 		}
 		if ok {
 			st.answers.ok++
 		} else {
 			st.answers.throttled++
 		}
-		return st
 	}
 	for _, ref := range c.acked {
-		count(ref, true)
+		note(ref, true)
 	}
 	for _, a := range c.batch {
-		switch {
-		case a.result.err == nil:
-			count(shardRef{a.smap, a.shard}, true)
-		case isThrottle(a.result.err):
-			count(shardRef{a.smap, a.shard}, false)
+		if ok := a.result.err == nil; ok || isThrottle(a.result.err) {
+			note(shardRef{a.smap, a.shard}, ok)
 		}
 	}
-	apply := func(ref shardRef) {
-		if st := p.feedbackStage(ref); st != nil && st.limit != nil && st.answers != (answers{}) {
-			st.limit.answered(now, c.sent, st.answers.ok, st.answers.throttled)
-			st.answers = answers{}
-		}
+	for _, st := range touched {
+		st.limit.answered(now, c.sent, st.answers.ok, st.answers.throttled)
+		st.answers = answers{}
 	}
-	for _, ref := range c.acked {
-		apply(ref)
-	}
-	for _, a := range c.batch {
-		apply(shardRef{a.smap, a.shard})
-	}
+	clear(touched)
+	p.touched = touched[:0]
 }
 
 // feedbackStage returns the current stage of the shard a record was sent
@@ -562,7 +557,7 @@ func (p *pipeline) holdsAll(id string, a *aggregate) bool {
 // failed handles a record whose call or entry failed: it fails for good,
 // or waits for its backoff at the head of its stage. Throttling lowers the
 // shard's rate and does not count toward MaxAttempts.
-func (p *pipeline) failed(a *aggregate, st *stage, now time.Time) {
+func (p *pipeline) failed(a *aggregate, now time.Time) {
 	cause := a.result.err
 	a.lastErr = cause
 	throttle := isThrottle(cause)
@@ -645,6 +640,12 @@ func (p *pipeline) reroute(a *aggregate, plain, retry bool) {
 		return
 	}
 	a.epoch.complete(len(a.recs)) // counted again when emitted anew
+	p.readd(a)
+}
+
+// readd puts the user records of a into the open aggregates of their
+// shards, keeping their age, and frees a.
+func (p *pipeline) readd(a *aggregate) {
 	for i := range a.recs {
 		p.add(&a.recs[i], a.created)
 	}
@@ -827,10 +828,7 @@ func (p *pipeline) swapMap(m *shardMap) {
 			continue
 		}
 		moved += len(a.recs)
-		for k := range a.recs {
-			p.add(&a.recs[k], a.created)
-		}
-		a.release()
+		p.readd(a)
 	}
 	p.cfg.Logger.Info("shard map updated", logValue("stream", p.report.stream),
 		logValue("shards", len(m.ids)), logValue("rehomed_records", moved))

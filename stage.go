@@ -105,17 +105,6 @@ func (q *fifo) drain() []*aggregate {
 	return out
 }
 
-// earliest returns the smallest notBefore among the records, or zero.
-func (q *fifo) earliest() time.Time {
-	var t time.Time
-	for _, a := range q.items[q.first:] {
-		if t.IsZero() || a.notBefore.Before(t) {
-			t = a.notBefore
-		}
-	}
-	return t
-}
-
 // gate makes Put wait while its shard's stage is full. The pipeline closes
 // and opens it; Put reads it. Gates belong to one shard map: when the map is
 // replaced, every old gate opens, and Put looks its record up again.
