@@ -60,7 +60,6 @@ type aggregate struct {
 	throttles int       // consecutive throttled answers
 	lastErr   error     // the cause of the last failed attempt
 	notBefore time.Time // a retry waits until then
-	held      bool      // a shard's rate limit held it back (counted once)
 
 	// Written by the sender during a call, read by the pipeline after it.
 	data     []byte                          // encoded Kinesis record data

@@ -134,7 +134,8 @@ type Config struct {
 	GetShards GetShardsFunc
 
 	// ShardRefreshInterval is how often GetShards is called again to follow
-	// resharding. Default 1 minute; negative disables the refresh.
+	// resharding. Default 1 minute; negative disables the periodic refresh
+	// (a wrong-shard answer still asks for a listing).
 	ShardRefreshInterval time.Duration
 
 	// MaxRecordSize is the size limit of one Kinesis record, data plus

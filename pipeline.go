@@ -359,10 +359,7 @@ func (p *pipeline) fill(now time.Time) (full bool) {
 				break
 			}
 			if st.limit != nil && !st.limit.take(now, size) {
-				if !a.held {
-					a.held = true
-					p.report.stats.rateLimited.Add(1)
-				}
+				p.report.stats.rateLimited.Add(1)
 				break
 			}
 			q.pop()

@@ -26,8 +26,9 @@ type Stats struct {
 	WrongShard int64
 	// ShardMapUpdates is the number of times a new shard map was installed.
 	ShardMapUpdates int64
-	// RateLimited is the number of Kinesis records a shard's rate limit
-	// held back before sending (each counted once).
+	// RateLimited is the number of times a shard's rate limit held a
+	// Kinesis record back (a record that waits long is counted at each
+	// look, about every 10 ms).
 	RateLimited int64
 	// Throttled is the number of Kinesis records Kinesis answered with
 	// ProvisionedThroughputExceededException (each was tried again, unless
