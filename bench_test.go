@@ -1,17 +1,20 @@
 package producer
 
 import (
-	"crypto/rand"
-	"encoding/hex"
+	"crypto/md5"
+	"encoding/binary"
 	"fmt"
+	"hash"
 	"io"
 	"log"
 	"math/big"
+	"runtime"
 	"sync/atomic"
 	"testing"
 
 	"github.com/aws/aws-sdk-go/aws"
 	"github.com/aws/aws-sdk-go/service/kinesis"
+	"github.com/kplgo/producer/internal/kinesistest"
 )
 
 // okClient acknowledges every entry and keeps nothing: the cost of the client
@@ -41,17 +44,6 @@ func (r *benchRecord) ExplicitHashKey() *big.Int { return r.ehk }
 func (r *benchRecord) Data() []byte              { return r.data }
 func (r *benchRecord) Size() int                 { return len(r.data) }
 
-func uuidKeys(n int) []string {
-	keys := make([]string, n)
-	for i := range keys {
-		var b [16]byte
-		_, _ = rand.Read(b[:])
-		h := hex.EncodeToString(b[:])
-		keys[i] = h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-	}
-	return keys
-}
-
 // benchModes are the modes of BenchmarkProducer and BenchmarkAllocsPerRecord.
 var benchModes = []struct {
 	name   string
@@ -73,13 +65,13 @@ func forEachBenchMode(b *testing.B, body func(b *testing.B, size int, p *Produce
 	for _, size := range []int{1024, 100} {
 		for _, m := range benchModes {
 			b.Run(fmt.Sprintf("size=%d/%s", size, m.name), func(b *testing.B) {
-				keys := uuidKeys(4096)
+				keys := kinesistest.UUIDKeys(4096)
 				recs := make([]*benchRecord, len(keys))
 				data := make([]byte, size)
 				for i, k := range keys {
 					recs[i] = &benchRecord{key: k, data: data}
 					if m.ehk {
-						recs[i].ehk = hashKey(k).big()
+						recs[i].ehk = md5Big(k)
 					}
 				}
 				// No rate limit: the fake client has no shards to protect.
@@ -128,5 +120,80 @@ func BenchmarkProducer(b *testing.B) {
 		b.ResetTimer()
 		putParallel(b, put)
 		p.Stop()
+	})
+}
+
+// BenchmarkMD5Floor is BenchmarkProducer's workload reduced to its floor:
+// from GOMAXPROCS goroutines, each op feeds one record's data and key to a
+// running MD5 (summed and restarted every 50 KiB, like an aggregate), which
+// is the MD5 work an aggregate of these records costs. The "+key" variants
+// add the MD5 of the partition key itself, which Put computes in shard-map
+// mode without explicit hash keys; the "+ehk" variants add the decimal
+// explicit hash key an aggregate carries for each record in the ehk modes.
+// Its ns/op is the floor for BenchmarkProducer's ns/op at the same size on
+// the same machine.
+func BenchmarkMD5Floor(b *testing.B) {
+	for _, size := range []int{1024, 100} {
+		for _, variant := range []string{"", "+key", "+ehk"} {
+			key, ehk := variant == "+key", variant == "+ehk"
+			b.Run(fmt.Sprintf("size=%d/aggregate%s", size, variant), func(b *testing.B) {
+				keys := kinesistest.UUIDKeys(4096)
+				keyBytes := make([][]byte, len(keys))
+				for i, k := range keys {
+					keyBytes[i] = []byte(k)
+					if ehk {
+						sum := md5.Sum(keyBytes[i])
+						keyBytes[i] = append(keyBytes[i], new(big.Int).SetBytes(sum[:]).String()...)
+					}
+				}
+				data := make([]byte, size)
+				b.SetBytes(int64(size))
+				b.ReportAllocs()
+				b.ResetTimer()
+				var next atomic.Int64
+				var sink atomic.Uint64
+				b.RunParallel(func(pb *testing.PB) {
+					var d hash.Hash = md5.New()
+					var sum [md5.Size]byte
+					var acc uint64
+					n := 0
+					i := int(next.Add(1)) * 7919
+					for pb.Next() {
+						j := i % len(keys)
+						i++
+						if key {
+							ks := md5.Sum(keyBytes[j][:len(keys[j])])
+							acc ^= binary.BigEndian.Uint64(ks[8:])
+						}
+						d.Write(data)
+						d.Write(keyBytes[j])
+						if n += len(data) + len(keyBytes[j]); n >= DefaultAggregateBatchSize {
+							d.Sum(sum[:0])
+							d.Reset()
+							n = 0
+						}
+					}
+					d.Sum(sum[:0])
+					sink.Add(acc + uint64(sum[0]))
+				})
+			})
+		}
+	}
+}
+
+// BenchmarkAllocsPerRecord is BenchmarkProducer reporting the heap
+// allocations of the whole producer (Put, drain goroutine, workers, Stop) per
+// user record as a fraction, which allocs/op rounds down to 0.
+func BenchmarkAllocsPerRecord(b *testing.B) {
+	forEachBenchMode(b, func(b *testing.B, _ int, p *Producer, put func(int) error) {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		b.ResetTimer()
+		putParallel(b, put)
+		p.Stop()
+		b.StopTimer()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.Mallocs-before.Mallocs)/float64(b.N), "allocs/record")
+		b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/float64(b.N), "B/record")
 	})
 }

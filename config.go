@@ -1,56 +1,56 @@
 package producer
 
 import (
-	"fmt"
-	"math"
-	"reflect"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go/service/kinesis"
+	"github.com/kplgo/producer/internal/engine"
 )
 
 // Kinesis limits and the defaults of Config.
 const (
 	// DefaultMaxRecordSize is the size limit of one Kinesis record (data plus
 	// partition key), 1 MiB.
-	DefaultMaxRecordSize = 1 << 20
+	DefaultMaxRecordSize = engine.DefaultMaxRecordSize
 	// MaxRecordSizeLimit is the largest MaxRecordSize a stream can opt in to.
-	MaxRecordSizeLimit = 10 << 20
+	MaxRecordSizeLimit = engine.MaxRecordSizeLimit
 	// DefaultBatchSize is the default size limit of one PutRecords request, 5 MiB.
-	DefaultBatchSize = 5 << 20
+	DefaultBatchSize = engine.DefaultBatchSize
 	// MaxBatchSizeLimit is the largest BatchSize a stream can allow, 10 MiB.
-	MaxBatchSizeLimit = 10 << 20
+	MaxBatchSizeLimit = engine.MaxBatchSizeLimit
 	// MaxBatchCount is the most records one PutRecords request may carry.
-	MaxBatchCount = 500
+	MaxBatchCount = engine.MaxBatchCount
 	// DefaultAggregateBatchSize is the default size of an aggregated record, 50 KiB.
-	DefaultAggregateBatchSize = 50 * 1024
+	DefaultAggregateBatchSize = engine.DefaultAggregateBatchSize
 	// DefaultAggregateBatchCount is the default (and largest) number of user
 	// records in one aggregated record: 4294967295, or the largest int on a
 	// 32-bit platform.
-	DefaultAggregateBatchCount = min(math.MaxUint32, math.MaxInt)
+	DefaultAggregateBatchCount = engine.DefaultAggregateBatchCount
 	// DefaultMaxConnections is the default number of concurrent PutRecords calls.
-	DefaultMaxConnections = 24
+	DefaultMaxConnections = engine.DefaultMaxConnections
 	// DefaultBacklogCount is the default number of user records buffered
 	// before Put blocks.
-	DefaultBacklogCount = 500
+	DefaultBacklogCount = engine.DefaultBacklogCount
 	// DefaultFlushInterval is the default longest wait of a buffered record.
-	DefaultFlushInterval = 5 * time.Second
+	DefaultFlushInterval = engine.DefaultFlushInterval
 	// DefaultRecordMaxBufferedTime is the default longest wait of a record
 	// in its aggregate and batch.
-	DefaultRecordMaxBufferedTime = 100 * time.Millisecond
+	DefaultRecordMaxBufferedTime = engine.DefaultRecordMaxBufferedTime
 	// DefaultShardRefreshInterval is how often the shard map is listed again.
-	DefaultShardRefreshInterval = time.Minute
+	DefaultShardRefreshInterval = engine.DefaultShardRefreshInterval
 	// DefaultRecordTTL is the default time a record may take to be acknowledged.
-	DefaultRecordTTL = 30 * time.Second
+	DefaultRecordTTL = engine.DefaultRecordTTL
 	// DefaultRetryBackoffMin is the default first retry delay.
-	DefaultRetryBackoffMin = 100 * time.Millisecond
+	DefaultRetryBackoffMin = engine.DefaultRetryBackoffMin
 	// DefaultRetryBackoffMax is the default longest retry delay.
-	DefaultRetryBackoffMax = 5 * time.Second
+	DefaultRetryBackoffMax = engine.DefaultRetryBackoffMax
 	// DefaultRateLimit is the default per-shard rate limit, in percent.
-	DefaultRateLimit = 150
+	DefaultRateLimit = engine.DefaultRateLimit
 	// DefaultRequestTimeout is the default time limit of one PutRecords call.
-	DefaultRequestTimeout = 30 * time.Second
+	DefaultRequestTimeout = engine.DefaultRequestTimeout
+	// DefaultListShardsTimeout is the default time limit of one shard
+	// listing (all its pages), the first one in Start included.
+	DefaultListShardsTimeout = engine.DefaultListShardsTimeout
 )
 
 // PutRecordsAPI is the one call the producer needs from a Kinesis client.
@@ -138,6 +138,14 @@ type Config struct {
 	// (a wrong-shard answer still asks for a listing).
 	ShardRefreshInterval time.Duration
 
+	// ListShardsTimeout bounds each call of GetShards, the first one (in
+	// Start) included: a listing that takes longer fails (Start returns
+	// its error; a later listing keeps the old map and is tried again).
+	// GetShards has no context, so a listing that ignores the time limit
+	// runs on after it, its answer unused; the one of GetKinesisShardsFunc
+	// honours it when the client has ListShardsWithContext. Default 10s.
+	ListShardsTimeout time.Duration
+
 	// MaxRecordSize is the size limit of one Kinesis record, data plus
 	// partition key. Default 1 MiB; up to 10 MiB for streams that opted in.
 	MaxRecordSize int
@@ -194,113 +202,19 @@ type Config struct {
 	RequestTimeout time.Duration
 }
 
-// withDefaults returns a copy of c with defaults in place of zero values,
-// or an error wrapping ErrInvalidConfig for the first bad value.
-func (c *Config) withDefaults() (Config, error) {
+// engineConfig returns the engine's Config for c (nil for a nil c): the
+// fields the engine shares with Config copied, the client and the shard
+// listing adapted.
+func (c *Config) engineConfig() *engine.Config {
 	if c == nil {
-		return Config{}, fmt.Errorf("%w: nil Config", ErrInvalidConfig)
+		return nil
 	}
-	v := *c
-	if v.BacklogCount == 0 {
-		v.BacklogCount = DefaultBacklogCount
+	e := engine.ConfigFrom(c)
+	if !engine.IsNil(c.Client) { // a typed nil client is refused as a nil one
+		e.Client = newClient(c.Client, c.StreamName, c.StreamARN)
 	}
-	if v.BatchCount == 0 {
-		v.BatchCount = MaxBatchCount
+	if c.GetShards != nil {
+		e.ListShards = c.GetShards.lister()
 	}
-	if v.BatchSize == 0 {
-		v.BatchSize = DefaultBatchSize
-	}
-	if v.AggregateBatchCount == 0 {
-		v.AggregateBatchCount = DefaultAggregateBatchCount
-	}
-	if v.AggregateBatchSize == 0 {
-		v.AggregateBatchSize = DefaultAggregateBatchSize
-	}
-	if v.MaxConnections == 0 {
-		v.MaxConnections = DefaultMaxConnections
-	}
-	if v.FlushInterval == 0 {
-		v.FlushInterval = DefaultFlushInterval
-	}
-	if v.RecordMaxBufferedTime == 0 {
-		v.RecordMaxBufferedTime = DefaultRecordMaxBufferedTime
-	}
-	if v.Logger == nil {
-		v.Logger = Standard(nil)
-	}
-	if v.ShardRefreshInterval == 0 {
-		v.ShardRefreshInterval = DefaultShardRefreshInterval
-	}
-	if v.MaxRecordSize == 0 {
-		v.MaxRecordSize = DefaultMaxRecordSize
-	}
-	if v.RecordTTL == 0 {
-		v.RecordTTL = DefaultRecordTTL
-	}
-	if v.RetryBackoffMin == 0 {
-		v.RetryBackoffMin = DefaultRetryBackoffMin
-	}
-	if v.RetryBackoffMax == 0 {
-		v.RetryBackoffMax = DefaultRetryBackoffMax
-	}
-	if v.RateLimit == 0 {
-		v.RateLimit = DefaultRateLimit
-	}
-	if v.RequestTimeout == 0 {
-		v.RequestTimeout = DefaultRequestTimeout
-	}
-	if err := v.validate(); err != nil {
-		return Config{}, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
-	}
-	return v, nil
-}
-
-// isNil reports whether v is nil or holds a nil pointer (a typed nil
-// client would panic on its first call, on a goroutine of the producer's).
-func isNil(v any) bool {
-	if v == nil {
-		return true
-	}
-	switch r := reflect.ValueOf(v); r.Kind() {
-	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Func, reflect.Chan, reflect.Interface:
-		return r.IsNil()
-	}
-	return false
-}
-
-// validate checks a Config whose defaults are in place.
-func (c *Config) validate() error {
-	switch {
-	case c.StreamName == "" && c.StreamARN == "":
-		return fmt.Errorf("StreamName (or StreamARN) is required")
-	case c.StreamARN != "" && (!strings.HasPrefix(c.StreamARN, "arn:") || len(c.StreamARN) > 2048):
-		return fmt.Errorf("StreamARN %q is not a stream ARN", c.StreamARN)
-	case len(c.StreamName) > 128:
-		return fmt.Errorf("StreamName is %d characters, the limit is 128", len(c.StreamName))
-	case isNil(c.Client):
-		return fmt.Errorf("Client is required (it is nil)")
-	case c.BacklogCount < 1:
-		return fmt.Errorf("BacklogCount %d must be at least 1", c.BacklogCount)
-	case c.BatchCount < 1 || c.BatchCount > MaxBatchCount:
-		return fmt.Errorf("BatchCount %d must be in 1..%d", c.BatchCount, MaxBatchCount)
-	case c.MaxRecordSize < 1 || c.MaxRecordSize > MaxRecordSizeLimit:
-		return fmt.Errorf("MaxRecordSize %d must be in 1..%d", c.MaxRecordSize, MaxRecordSizeLimit)
-	case c.BatchSize < c.MaxRecordSize || c.BatchSize > MaxBatchSizeLimit:
-		return fmt.Errorf("BatchSize %d must be in MaxRecordSize..%d (MaxRecordSize is %d)", c.BatchSize, MaxBatchSizeLimit, c.MaxRecordSize)
-	case c.AggregateBatchCount < 1 || int64(c.AggregateBatchCount) > math.MaxUint32:
-		return fmt.Errorf("AggregateBatchCount %d must be in 1..%d", c.AggregateBatchCount, uint64(math.MaxUint32))
-	case c.AggregateBatchSize < 1 || c.AggregateBatchSize > c.MaxRecordSize:
-		return fmt.Errorf("AggregateBatchSize %d must be in 1..MaxRecordSize (%d)", c.AggregateBatchSize, c.MaxRecordSize)
-	case c.MaxConnections < 1 || c.MaxConnections > 256:
-		return fmt.Errorf("MaxConnections %d must be in 1..256", c.MaxConnections)
-	case c.FlushInterval < 0:
-		return fmt.Errorf("FlushInterval %v must be positive", c.FlushInterval)
-	case c.MaxAttempts <= 0 && c.RecordTTL < 0:
-		return fmt.Errorf("MaxAttempts and RecordTTL cannot both be unlimited")
-	case c.RetryBackoffMin < 0 || c.RetryBackoffMax < c.RetryBackoffMin:
-		return fmt.Errorf("RetryBackoffMin %v and RetryBackoffMax %v must satisfy 0 <= min <= max", c.RetryBackoffMin, c.RetryBackoffMax)
-	case c.RequestTimeout < 0:
-		return fmt.Errorf("RequestTimeout %v must be positive", c.RequestTimeout)
-	}
-	return nil
+	return e
 }

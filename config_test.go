@@ -11,15 +11,21 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go/service/kinesis"
+	"github.com/kplgo/producer/internal/engine"
 )
 
 // maxUint32 is a variable so that the tests compile where int has 32 bits.
 var maxUint32 int64 = math.MaxUint32
 
+// withDefaults is the engine's Config for c with its defaults in place.
+func withDefaults(c *Config) (engine.Config, error) {
+	return c.engineConfig().WithDefaults()
+}
+
 func TestConfigDefaults(t *testing.T) {
 	c := &fakeClient{}
 	in := &Config{StreamName: "s", Client: c}
-	got, err := in.withDefaults()
+	got, err := withDefaults(in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,11 +54,11 @@ func TestConfigDefaults(t *testing.T) {
 			t.Errorf("default %s = %v, want %v", f.name, f.got, f.want)
 		}
 	}
-	if got.Client != PutRecordsAPI(c) {
+	if cl, ok := got.Client.(*client); !ok || cl.api != PutRecordsAPI(c) {
 		t.Error("Client not kept")
 	}
-	if got.GetShards != nil {
-		t.Error("GetShards set by default")
+	if got.ListShards != nil {
+		t.Error("a shard listing set by default")
 	}
 	if l, ok := got.Logger.(*StdLogger); !ok || l.Logger == nil {
 		t.Errorf("default Logger = %T, want a *StdLogger", got.Logger)
@@ -73,13 +79,13 @@ func TestConfigKeepsSetValues(t *testing.T) {
 		MaxAttempts: -1, RecordTTL: time.Second, RetryBackoffMin: time.Nanosecond, RetryBackoffMax: time.Nanosecond,
 		RequestTimeout: time.Hour,
 	}
-	got, err := in.withDefaults()
+	got, err := withDefaults(&in)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got.BacklogCount != 7 || got.BatchCount != 9 || got.BatchSize != 3000 || got.AggregateBatchCount != 11 ||
 		got.AggregateBatchSize != 1000 || got.MaxConnections != 13 || got.FlushInterval != time.Millisecond ||
-		got.Logger != l || !got.Verbose || got.GetShards == nil || got.ShardRefreshInterval != -1 ||
+		got.Logger != l || !got.Verbose || got.ListShards == nil || got.ShardRefreshInterval != -1 ||
 		got.MaxRecordSize != 2000 || got.MaxAttempts != -1 || got.RecordTTL != time.Second ||
 		got.RetryBackoffMin != time.Nanosecond || got.RetryBackoffMax != time.Nanosecond || got.RequestTimeout != time.Hour {
 		t.Errorf("set values changed: %+v", got)
@@ -115,7 +121,7 @@ func TestConfigGoodEdges(t *testing.T) {
 			c := testConfig(&fakeClient{})
 			c.MaxRecordSize = DefaultMaxRecordSize
 			mod(c)
-			if _, err := c.withDefaults(); err != nil {
+			if _, err := withDefaults(c); err != nil {
 				t.Fatalf("rejected: %v", err)
 			}
 		})
@@ -168,7 +174,7 @@ func badConfigs() map[string]*Config {
 func TestConfigBadValues(t *testing.T) {
 	for name, cfg := range badConfigs() {
 		t.Run(name, func(t *testing.T) {
-			if _, err := cfg.withDefaults(); !errors.Is(err, ErrInvalidConfig) {
+			if _, err := withDefaults(cfg); !errors.Is(err, ErrInvalidConfig) {
 				t.Fatalf("withDefaults: %v, want ErrInvalidConfig", err)
 			}
 			var p *Producer

@@ -17,7 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go/aws"
 	"github.com/aws/aws-sdk-go/service/kinesis"
 	"github.com/kplgo/producer/deaggregator"
-	"google.golang.org/protobuf/proto"
+	"github.com/kplgo/producer/internal/kplpb"
 )
 
 // sentRecord is one Kinesis record a fake client accepted.
@@ -267,29 +267,18 @@ func (r *testRecord) ExplicitHashKey() *big.Int { return r.ehk }
 func (r *testRecord) Data() []byte              { return r.data }
 func (r *testRecord) Size() int                 { return len(r.data) }
 
-// kplMagic starts every aggregated record.
-var kplMagic = []byte{0xF3, 0x89, 0x9A, 0xC2}
-
 // isKPL reports whether data carries the aggregation prefix.
-func isKPL(data []byte) bool { return len(data) >= 20 && bytes.HasPrefix(data, kplMagic) }
+func isKPL(data []byte) bool { return kplpb.IsAggregated(data) }
 
 // decodeKPL checks the frame of an aggregated record (magic, MD5 of the
 // protobuf) and unmarshals the protobuf with the generated types.
-func decodeKPL(t testing.TB, data []byte) *AggregatedRecord {
+func decodeKPL(t testing.TB, data []byte) *kplpb.AggregatedRecord {
 	t.Helper()
-	if !isKPL(data) {
-		t.Fatalf("not an aggregated record: % x", data[:min(len(data), 8)])
+	m, err := kplpb.Decode(data)
+	if err != nil {
+		t.Fatalf("aggregated record % x...: %v", data[:min(len(data), 8)], err)
 	}
-	body := data[4 : len(data)-16]
-	sum := md5.Sum(body)
-	if !bytes.Equal(sum[:], data[len(data)-16:]) {
-		t.Fatalf("aggregated record: MD5 %x, want %x", data[len(data)-16:], sum)
-	}
-	var m AggregatedRecord
-	if err := proto.Unmarshal(body, &m); err != nil {
-		t.Fatalf("aggregated record: unmarshal: %v", err)
-	}
-	return &m
+	return m
 }
 
 // hashRange is a shard's hash key range as big integers, for checks that do

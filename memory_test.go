@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go/aws"
 	"github.com/aws/aws-sdk-go/service/kinesis"
+	"github.com/kplgo/producer/internal/kinesistest"
 )
 
 // slowClient acknowledges every entry after a delay, and keeps nothing.
@@ -131,7 +132,7 @@ func testMemoryBound(t *testing.T, rateLimit int, delay time.Duration, totalBack
 	start := time.Now()
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	keys := uuidKeys(4096)
+	keys := kinesistest.UUIDKeys(4096)
 	for range goroutines {
 		wg.Add(1)
 		go func() {

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go/aws"
 	"github.com/aws/aws-sdk-go/aws/awserr"
 	"github.com/aws/aws-sdk-go/service/kinesis"
+	"github.com/kplgo/producer/internal/kinesistest"
 )
 
 // TestBadInput puts every kind of bad record between good ones: each bad
@@ -47,7 +48,7 @@ func TestBadInput(t *testing.T) {
 		{name: "nil user record", nilUser: true, wantErr: ErrNilUserRecord},
 		{name: "hash key 2^128", data: []byte("d"), key: "k", ehk: two128, user: true, wantErr: ErrIllegalExplicitHashKey},
 		{name: "hash key -1", data: []byte("d"), key: "k", ehk: big.NewInt(-1), user: true, wantErr: ErrIllegalExplicitHashKey},
-		{name: "hash key 2^128-1", data: []byte("ok-max-hash"), key: "k", ehk: bigSub(two128, 1), user: true},
+		{name: "hash key 2^128-1", data: []byte("ok-max-hash"), key: "k", ehk: kinesistest.BigSub(two128, 1), user: true},
 		{name: "hash key 0", data: []byte("ok-zero-hash"), key: "k", ehk: big.NewInt(0), user: true},
 		{name: "bad key (user)", data: []byte("d"), key: "", user: true, wantErr: ErrIllegalPartitionKey},
 		{name: "too big (user)", data: bytes.Repeat([]byte("u"), maxRecord), key: "k", user: true, wantErr: ErrRecordSizeExceeded},
@@ -179,5 +180,30 @@ func TestLongSupplementaryKeyHarmsNothingElse(t *testing.T) {
 				t.Fatalf("good record %q failed: %v", u.Data(), fr.Err)
 			}
 		}
+	}
+}
+
+// TestPutCountsKeyInUTF16 checks that Put refuses a key Kinesis would refuse
+// (the rule itself is tested in internal/engine).
+func TestPutCountsKeyInUTF16(t *testing.T) {
+	p := New(testConfig(&fakeClient{}))
+	defer p.Stop()
+	if err := p.Put([]byte("x"), strings.Repeat("😀", 200)); !errors.Is(err, ErrIllegalPartitionKey) {
+		t.Errorf("Put with 200 emoji: %v, want ErrIllegalPartitionKey", err)
+	}
+}
+
+func TestFailureRecordUnwrap(t *testing.T) {
+	cause := &PutRecordError{Code: "InternalFailure", Message: "boom"}
+	f := &FailureRecord{Err: fmt.Errorf("%w: %w", ErrAttemptsExhausted, cause), UserRecords: []UserRecord{&testRecord{key: "k"}}}
+	if !errors.Is(f, ErrAttemptsExhausted) {
+		t.Error("FailureRecord does not unwrap to its Err")
+	}
+	var pe *PutRecordError
+	if !errors.As(f, &pe) || pe.Code != "InternalFailure" {
+		t.Errorf("errors.As PutRecordError: %v", pe)
+	}
+	if msg := f.Error(); !strings.Contains(msg, "1 user records") || !strings.Contains(msg, "InternalFailure") || !strings.Contains(msg, "boom") {
+		t.Errorf("Error() = %q", msg)
 	}
 }

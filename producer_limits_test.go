@@ -8,14 +8,16 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kplgo/producer/internal/kinesistest"
+	"github.com/kplgo/producer/internal/kplpb"
 	"google.golang.org/protobuf/proto"
 )
 
 // kplSize is the size of the aggregated record of recs, from the generated
 // types: magic, protobuf, MD5.
-func kplSize(t testing.TB, recs []record) int {
+func kplSize(t testing.TB, recs []kplpb.Sub) int {
 	t.Helper()
-	b, err := proto.Marshal(wantMessage(recs))
+	b, err := proto.Marshal(kplpb.Build(recs))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,9 +181,9 @@ func aggregateCounts(t *testing.T, reqs [][]sentRecord, sizeLimit int) (counts [
 
 func TestAggregateBatchSizeExact(t *testing.T) {
 	data := func(i int) []byte { return []byte(fmt.Sprintf("d-%07d", i)) } // 10 bytes
-	ten := make([]record, 10)
+	ten := make([]kplpb.Sub, 10)
 	for i := range ten {
-		ten[i] = record{key: "k", data: data(i)}
+		ten[i] = kplpb.Sub{Key: "k", Data: data(i)}
 	}
 	full := kplSize(t, ten)
 	for _, tc := range []struct {
@@ -227,9 +229,9 @@ func TestAggregateBatchCountExact(t *testing.T) {
 func TestMaxRecordSizeCountsTheOuterKey(t *testing.T) {
 	key := strings.Repeat("p", 100)
 	data := func(i int) []byte { return []byte(fmt.Sprintf("d-%07d", i)) }
-	recs := make([]record, 40)
+	recs := make([]kplpb.Sub, 40)
 	for i := range recs {
-		recs[i] = record{key: key, data: data(i)}
+		recs[i] = kplpb.Sub{Key: key, Data: data(i)}
 	}
 	limit := kplSize(t, recs[:20])
 	// The most records whose aggregate, with the key, fits limit.
@@ -307,12 +309,12 @@ func TestLimitsRandom(t *testing.T) {
 			if err := p.Start(); err != nil {
 				t.Fatal(err)
 			}
-			keys := []string{"a", "b", strings.Repeat("長", 1+rng.IntN(80)), randomKey(rng), randomKey(rng)}
+			keys := []string{"a", "b", strings.Repeat("長", 1+rng.IntN(80)), kinesistest.RandomKey(rng), kinesistest.RandomKey(rng)}
 			want := map[string]wantRec{}
 			for i := 0; i < 400; i++ {
 				key := keys[rng.IntN(len(keys))]
 				if rng.IntN(4) == 0 {
-					key = randomKey(rng)
+					key = kinesistest.RandomKey(rng)
 				}
 				if len(key) > maxRecord-10 {
 					key = "k"
@@ -328,7 +330,7 @@ func TestLimitsRandom(t *testing.T) {
 				}
 				var err error
 				if rng.IntN(3) == 0 {
-					ehk := randomHash(rng)
+					ehk := kinesistest.RandomHash(rng)
 					want[string(data)] = wantRec{key, ehk.String()}
 					err = p.PutUserRecord(&testRecord{key: key, data: data, ehk: ehk})
 				} else {
@@ -372,7 +374,7 @@ func TestLimitsRandom(t *testing.T) {
 
 // checkKCLRule checks that every sub-record of the aggregate e hashes into
 // the shard that holds e's explicit hash key, as the KCL requires.
-func checkKCLRule(t testing.TB, rs []hashRange, e sentRecord, m *AggregatedRecord) {
+func checkKCLRule(t testing.TB, rs []hashRange, e sentRecord, m *kplpb.AggregatedRecord) {
 	t.Helper()
 	if e.ExplicitHashKey == "" {
 		t.Fatalf("aggregate sent without an explicit hash key in shard-map mode")
@@ -388,7 +390,7 @@ func checkKCLRule(t testing.TB, rs []hashRange, e sentRecord, m *AggregatedRecor
 
 // kclViolation returns why a KCL consumer reading shard r would drop a
 // sub-record of m, or "".
-func kclViolation(r hashRange, m *AggregatedRecord) string {
+func kclViolation(r hashRange, m *kplpb.AggregatedRecord) string {
 	for i, sub := range m.Records {
 		key := m.PartitionKeyTable[sub.GetPartitionKeyIndex()]
 		h := md5Big(key)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go/aws"
 	"github.com/aws/aws-sdk-go/service/kinesis"
+	"github.com/kplgo/producer/internal/kinesistest"
 )
 
 // checkShardedSends checks every Kinesis record the client accepted against
@@ -49,7 +50,7 @@ func TestShardMapModeKeepsAggregatesInTheirShard(t *testing.T) {
 			// Explicit hash keys on and around the shard boundaries.
 			var edges []*big.Int
 			for _, r := range rs {
-				edges = append(edges, r.start, r.end, new(big.Int).Add(r.start, big.NewInt(1)), bigSub(r.end, 1))
+				edges = append(edges, r.start, r.end, new(big.Int).Add(r.start, big.NewInt(1)), kinesistest.BigSub(r.end, 1))
 			}
 			keys := make([]string, 300)
 			for i := range keys {
@@ -62,7 +63,7 @@ func TestShardMapModeKeepsAggregatesInTheirShard(t *testing.T) {
 				var err error
 				switch i % 4 {
 				case 0:
-					ehk := randomHash(rng)
+					ehk := kinesistest.RandomHash(rng)
 					if rng.IntN(2) == 0 {
 						ehk = edges[rng.IntN(len(edges))]
 					}
@@ -108,7 +109,7 @@ func TestShardMapModeKeepsAggregatesInTheirShard(t *testing.T) {
 // shards cannot be aggregated with anything: it goes out plain.
 func TestShardMapGapSendsAlone(t *testing.T) {
 	half := new(big.Int).Lsh(big.NewInt(1), 127)
-	lowEnd := bigSub(half, 1<<40)
+	lowEnd := kinesistest.BigSub(half, 1<<40)
 	highStart := new(big.Int).Add(half, big.NewInt(1<<40))
 	list := []*kinesis.Shard{
 		shard("low", "0", lowEnd.String(), false),
@@ -455,12 +456,12 @@ func TestStaleMapLosesNothingToKCL(t *testing.T) {
 	half := new(big.Int).Lsh(big.NewInt(1), 127)
 	threeQuarters := new(big.Int).Add(half, new(big.Int).Lsh(big.NewInt(1), 126))
 	parent := []*kinesis.Shard{
-		shard("shardId-000000000000", "0", bigSub(half, 1).String(), false),
+		shard("shardId-000000000000", "0", kinesistest.BigSub(half, 1).String(), false),
 		shard("shardId-000000000001", half.String(), maxHash, false),
 	}
 	children := []*kinesis.Shard{
 		parent[0],
-		shard("shardId-000000000002", half.String(), bigSub(threeQuarters, 1).String(), false),
+		shard("shardId-000000000002", half.String(), kinesistest.BigSub(threeQuarters, 1).String(), false),
 		shard("shardId-000000000003", threeQuarters.String(), maxHash, false),
 	}
 	var listed atomic.Int32
@@ -489,7 +490,7 @@ func TestStaleMapLosesNothingToKCL(t *testing.T) {
 		want[string(data)] = true
 		var err error
 		if i%5 == 0 {
-			err = p.PutUserRecord(&testRecord{key: fmt.Sprint("u", i), data: data, ehk: randomHash(rng)})
+			err = p.PutUserRecord(&testRecord{key: fmt.Sprint("u", i), data: data, ehk: kinesistest.RandomHash(rng)})
 		} else {
 			err = p.Put(data, fmt.Sprintf("key-%d", rng.IntN(400)))
 		}
@@ -538,7 +539,7 @@ func TestStaleMapLosesNothingToKCL(t *testing.T) {
 func TestMergedShardKeepsAggregates(t *testing.T) {
 	half := new(big.Int).Lsh(big.NewInt(1), 127)
 	parents := []*kinesis.Shard{
-		shard("shardId-000000000000", "0", bigSub(half, 1).String(), false),
+		shard("shardId-000000000000", "0", kinesistest.BigSub(half, 1).String(), false),
 		shard("shardId-000000000001", half.String(), maxHash, false),
 	}
 	merged := []*kinesis.Shard{shard("shardId-000000000002", "0", maxHash, false)}

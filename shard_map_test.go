@@ -1,16 +1,17 @@
 package producer
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math/big"
-	"math/rand/v2"
 	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go/aws"
 	"github.com/aws/aws-sdk-go/aws/awserr"
 	"github.com/aws/aws-sdk-go/service/kinesis"
+	"github.com/kplgo/producer/internal/kinesistest"
 )
 
 // fakeLister is a ListShards client that serves pages and keeps every input.
@@ -208,17 +209,17 @@ func TestStaticGetShardsFunc(t *testing.T) {
 			next = new(big.Int).Add(r.end, big.NewInt(1))
 		}
 		if next.Cmp(two128) != 0 {
-			t.Fatalf("n=%d: ranges end at %s, want 2^128-1", n, bigSub(next, 1))
+			t.Fatalf("n=%d: ranges end at %s, want 2^128-1", n, kinesistest.BigSub(next, 1))
 		}
 		// Equal shares (the last one may take the remainder).
 		share := new(big.Int).Div(two128, big.NewInt(int64(n)))
 		for i, r := range rs[:n-1] {
-			if w := new(big.Int).Sub(r.end, r.start); w.Cmp(bigSub(share, 1)) != 0 {
+			if w := new(big.Int).Sub(r.end, r.start); w.Cmp(kinesistest.BigSub(share, 1)) != 0 {
 				t.Fatalf("n=%d: shard %d has width %s+1, want %s", n, i, w, share)
 			}
 		}
-		if _, err := newShardMap(shards, 1); err != nil {
-			t.Fatalf("n=%d: newShardMap: %v", n, err)
+		if got, changed, err := GetShardsFunc(get).lister()(context.Background()); err != nil || !changed || len(got) != n {
+			t.Fatalf("n=%d: the producer's listing of them: %d shards, changed %v, %v", n, len(got), changed, err)
 		}
 		again, updated, err := get(shards)
 		if err != nil || updated || again != nil {
@@ -228,161 +229,6 @@ func TestStaticGetShardsFunc(t *testing.T) {
 	for _, n := range []int{0, -1} {
 		if _, _, err := StaticGetShardsFunc(n)(nil); err == nil {
 			t.Errorf("StaticGetShardsFunc(%d): no error", n)
-		}
-	}
-}
-
-// randomShards makes count shards with random boundaries over the hash
-// space, and gaps between some of them when gaps is set.
-func randomShards(rng *rand.Rand, count int, gaps bool) []*kinesis.Shard {
-	max := bigSub(new(big.Int).Lsh(big.NewInt(1), 128), 1)
-	cuts := map[string]*big.Int{}
-	for len(cuts) < 2*count {
-		x := randomHash(rng)
-		cuts[x.String()] = x
-	}
-	var sorted []*big.Int
-	for _, x := range cuts {
-		sorted = append(sorted, x)
-	}
-	for i := range sorted {
-		for j := i + 1; j < len(sorted); j++ {
-			if sorted[j].Cmp(sorted[i]) < 0 {
-				sorted[i], sorted[j] = sorted[j], sorted[i]
-			}
-		}
-	}
-	var shards []*kinesis.Shard
-	start := big.NewInt(0)
-	for i := 0; i < count; i++ {
-		end := sorted[2*i]
-		if i == count-1 {
-			end = max
-		}
-		if end.Cmp(start) < 0 {
-			end = start
-		}
-		shards = append(shards, shard(fmt.Sprintf("shard-%d", i), start.String(), end.String(), false))
-		next := new(big.Int).Add(end, big.NewInt(1))
-		if gaps && rng.IntN(2) == 0 && sorted[2*i+1].Cmp(next) > 0 {
-			next = sorted[2*i+1]
-		}
-		start = next
-		if i < count-1 && start.Cmp(max) > 0 {
-			break
-		}
-	}
-	// Hand them over shuffled: newShardMap sorts.
-	rng.Shuffle(len(shards), func(i, j int) { shards[i], shards[j] = shards[j], shards[i] })
-	return shards
-}
-
-func TestShardMapFind(t *testing.T) {
-	rng := rand.New(rand.NewPCG(11, 12))
-	type setup struct {
-		name   string
-		shards []*kinesis.Shard
-	}
-	var setups []setup
-	for _, n := range []int{1, 10, 500} {
-		setups = append(setups, setup{fmt.Sprintf("static-%d", n), staticShards(t, n)})
-		setups = append(setups, setup{fmt.Sprintf("random-%d", n), randomShards(rng, n, false)})
-		setups = append(setups, setup{fmt.Sprintf("gaps-%d", n), randomShards(rng, n, true)})
-	}
-	for _, s := range setups {
-		t.Run(s.name, func(t *testing.T) {
-			order := shardIDs(s.shards)
-			m, err := newShardMap(s.shards, 1)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if fmt.Sprint(shardIDs(s.shards)) != fmt.Sprint(order) {
-				t.Fatal("newShardMap reordered the caller's slice")
-			}
-			rs := rangesOf(t, m.shards)
-			probe := func(x *big.Int) {
-				t.Helper()
-				h, err := hashFromBig(x)
-				if err != nil {
-					return
-				}
-				want := findRange(rs, x)
-				got := m.find(h)
-				if got != want {
-					t.Fatalf("find(%s) = %d, linear scan says %d", x, got, want)
-				}
-				if got >= 0 && m.ids[got] != rs[got].id {
-					t.Fatalf("find(%s): id %s, want %s", x, m.ids[got], rs[got].id)
-				}
-			}
-			for _, r := range rs {
-				probe(r.start)
-				probe(r.end)
-				probe(bigSub(r.start, 1))
-				probe(new(big.Int).Add(r.end, big.NewInt(1)))
-			}
-			for i := 0; i < 3000; i++ {
-				probe(randomHash(rng))
-			}
-			for i := 0; i < 500; i++ {
-				probe(md5Big(fmt.Sprint(i)))
-			}
-		})
-	}
-}
-
-func TestShardMapGap(t *testing.T) {
-	m, err := newShardMap([]*kinesis.Shard{
-		shard("high", "1000", maxHash, false),
-		shard("low", "0", "99", false),
-		shard("mid", "200", "299", false),
-	}, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if fmt.Sprint(m.ids) != "[low mid high]" {
-		t.Fatalf("ids %v", m.ids)
-	}
-	for v, want := range map[uint64]int{0: 0, 99: 0, 100: -1, 150: -1, 199: -1, 200: 1, 299: 1, 300: -1, 999: -1, 1000: 2} {
-		if got := m.find(hash128{lo: v}); got != want {
-			t.Errorf("find(%d) = %d, want %d", v, got, want)
-		}
-	}
-	if got := m.find(hash128{hi: ^uint64(0), lo: ^uint64(0)}); got != 2 {
-		t.Errorf("find(2^128-1) = %d", got)
-	}
-	if m.startKeys[1] != "200" {
-		t.Errorf("startKeys %v", m.startKeys)
-	}
-
-	// A map that does not start at 0 nor reach the top.
-	m, err = newShardMap([]*kinesis.Shard{shard("only", "10", "20", false)}, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for v, want := range map[uint64]int{0: -1, 9: -1, 10: 0, 20: 0, 21: -1} {
-		if got := m.find(hash128{lo: v}); got != want {
-			t.Errorf("find(%d) = %d, want %d", v, got, want)
-		}
-	}
-	if got := m.find(hash128{hi: 1}); got != -1 {
-		t.Errorf("find(2^64) = %d, want -1", got)
-	}
-}
-
-func TestNewShardMapRejects(t *testing.T) {
-	for name, shards := range map[string][]*kinesis.Shard{
-		"overlap":           {shard("a", "0", "100", false), shard("b", "100", maxHash, false)},
-		"overlap unsorted":  {shard("b", "50", maxHash, false), shard("a", "0", "60", false)},
-		"inside another":    {shard("a", "0", maxHash, false), shard("b", "5", "6", false)},
-		"end before start":  {shard("a", "10", "9", false)},
-		"bad start":         {shard("a", "x", maxHash, false)},
-		"bad end":           {shard("a", "0", "-1", false)},
-		"end over 2^128-1":  {shard("a", "0", "340282366920938463463374607431768211456", false)},
-		"no hash key range": {{ShardId: aws.String("a")}},
-	} {
-		if _, err := newShardMap(shards, 1); err == nil {
-			t.Errorf("%s: accepted", name)
 		}
 	}
 }

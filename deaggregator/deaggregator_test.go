@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go/service/kinesis"
 	"github.com/kplgo/producer"
 	"github.com/kplgo/producer/deaggregator"
+	"github.com/kplgo/producer/internal/kplpb"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 )
@@ -31,7 +32,7 @@ func frame(body []byte) []byte {
 // generated types: tables in order of first use.
 func aggregate(t testing.TB, recs []deaggregator.Record) []byte {
 	t.Helper()
-	m := &producer.AggregatedRecord{}
+	m := &kplpb.AggregatedRecord{}
 	keys, hashes := map[string]uint64{}, map[string]uint64{}
 	for _, r := range recs {
 		ki, ok := keys[r.PartitionKey]
@@ -40,7 +41,7 @@ func aggregate(t testing.TB, recs []deaggregator.Record) []byte {
 			keys[r.PartitionKey] = ki
 			m.PartitionKeyTable = append(m.PartitionKeyTable, r.PartitionKey)
 		}
-		pr := &producer.Record{PartitionKeyIndex: proto.Uint64(ki), Data: r.Data}
+		pr := &kplpb.Record{PartitionKeyIndex: proto.Uint64(ki), Data: r.Data}
 		if pr.Data == nil {
 			pr.Data = []byte{}
 		}
@@ -134,12 +135,12 @@ func TestRandomRoundTrip(t *testing.T) {
 }
 
 func TestTagsAndUnknownFieldsAreSkipped(t *testing.T) {
-	m := &producer.AggregatedRecord{
+	m := &kplpb.AggregatedRecord{
 		PartitionKeyTable: []string{"k"},
-		Records: []*producer.Record{{
+		Records: []*kplpb.Record{{
 			PartitionKeyIndex: proto.Uint64(0),
 			Data:              []byte("tagged"),
-			Tags:              []*producer.Tag{{Key: proto.String("t"), Value: proto.String("v")}},
+			Tags:              []*kplpb.Tag{{Key: proto.String("t"), Value: proto.String("v")}},
 		}},
 	}
 	body, err := proto.Marshal(m)
@@ -271,7 +272,7 @@ func checkAgainstProto(t *testing.T, data []byte) {
 	if sum := md5.Sum(body); !bytes.Equal(sum[:], data[len(data)-16:]) {
 		return
 	}
-	var m producer.AggregatedRecord
+	var m kplpb.AggregatedRecord
 	if proto.Unmarshal(body, &m) != nil {
 		return
 	}

@@ -6,7 +6,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/kplgo/producer"
+	"github.com/kplgo/producer/internal/engine"
 	prom "github.com/prometheus/client_golang/prometheus"
 )
 
@@ -98,21 +98,21 @@ func (m *Metrics) Request(_ int, latency time.Duration, inFlight int) {
 // reason is a short, bounded label for a failure.
 func reason(err error) string {
 	switch {
-	case errors.Is(err, producer.ErrAttemptsExhausted):
+	case errors.Is(err, engine.ErrAttemptsExhausted):
 		return "attempts_exhausted"
-	case errors.Is(err, producer.ErrRecordExpired):
+	case errors.Is(err, engine.ErrRecordExpired):
 		return "expired"
-	case errors.Is(err, producer.ErrThrottled):
+	case errors.Is(err, engine.ErrThrottled):
 		return "throttled"
-	case errors.Is(err, producer.ErrNotRetryable):
+	case errors.Is(err, engine.ErrNotRetryable):
 		return "not_retryable"
-	case errors.Is(err, producer.ErrStopDeadline):
+	case errors.Is(err, engine.ErrStopDeadline):
 		return "stop_deadline"
 	}
 	return "other"
 }
 
-var _ producer.Metrics = (*Metrics)(nil)
+var _ engine.Metrics = (*Metrics)(nil)
 
 // UserRecordsPutCounter returns the counter of acknowledged user records.
 func (m *Metrics) UserRecordsPutCounter() prom.Counter { return m.userRecordsPut }

@@ -1,10 +1,10 @@
-package producer
+package engine
 
 import (
+	"context"
 	"fmt"
 	"time"
 
-	"github.com/aws/aws-sdk-go/service/kinesis"
 	"github.com/jpillora/backoff"
 )
 
@@ -19,24 +19,49 @@ const (
 // refresher lists the shards every ShardRefreshInterval, and within about
 // a second when the pipeline saw a record land on another shard than
 // predicted, and hands a changed map to the pipeline. A failed listing
-// keeps the old map and is retried with backoff. It owns the last listing.
+// keeps the old map and is retried with backoff. Each listing is bounded by
+// ListShardsTimeout, and cut short by stop.
 type refresher struct {
-	get      GetShardsFunc
+	list     ListShardsFunc
 	interval time.Duration
+	timeout  time.Duration
 	logger   Logger
 	stream   string
 	updates  chan *shardMap // to the pipeline; nil: an early listing found no change
 	early    chan struct{}  // holds a request for an early listing
 	quit     chan struct{}  // closed to stop
 	done     chan struct{}  // closed when run has returned
+	ctx      context.Context
+	cancel   context.CancelFunc // ends a listing under way at stop
 }
 
 func newRefresher(cfg *Config, stream string) *refresher {
-	return &refresher{
-		get: cfg.GetShards, interval: cfg.ShardRefreshInterval, logger: cfg.Logger, stream: stream,
+	r := &refresher{
+		list: cfg.ListShards, interval: cfg.ShardRefreshInterval, timeout: cfg.ListShardsTimeout,
+		logger: cfg.Logger, stream: stream,
 		updates: make(chan *shardMap), early: make(chan struct{}, 1),
 		quit: make(chan struct{}), done: make(chan struct{}),
 	}
+	r.ctx, r.cancel = context.WithCancel(context.Background())
+	return r
+}
+
+// listing lists the shards once, within ctx and the listing timeout, and
+// builds the map of generation gen from them. It returns a nil map when
+// the shards did not change.
+func (r *refresher) listing(ctx context.Context, gen uint64) (*shardMap, error) {
+	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
+	shards, changed, err := r.list(ctx)
+	switch {
+	case err != nil:
+		return nil, err
+	case !changed:
+		return nil, nil
+	case len(shards) == 0:
+		return nil, fmt.Errorf("no open shards")
+	}
+	return newShardMap(shards, gen)
 }
 
 // request asks for an early listing; requests coalesce.
@@ -50,12 +75,12 @@ func (r *refresher) request() {
 // stop ends run and waits for it.
 func (r *refresher) stop() {
 	close(r.quit)
+	r.cancel()
 	<-r.done
 }
 
-// run lists shards until stop. last is the listing the current map was
-// built from, gen that map's generation.
-func (r *refresher) run(last []*kinesis.Shard, gen uint64) {
+// run lists shards until stop. gen is the generation of the current map.
+func (r *refresher) run(gen uint64) {
 	defer close(r.done)
 	if r.interval <= 0 {
 		// No periodic listing; early ones still follow wrong-shard answers.
@@ -86,14 +111,9 @@ func (r *refresher) run(last []*kinesis.Shard, gen uint64) {
 			continue
 		}
 		listed = time.Now()
-		shards, updated, err := r.get(last)
-		var m *shardMap
-		if err == nil && updated {
-			if len(shards) == 0 {
-				err = fmt.Errorf("no open shards")
-			} else {
-				m, err = newShardMap(shards, gen+1)
-			}
+		m, err := r.listing(r.ctx, gen+1)
+		if r.ctx.Err() != nil {
+			return // stopped during the listing
 		}
 		if err != nil {
 			wait := retry.Duration()
@@ -115,7 +135,6 @@ func (r *refresher) run(last []*kinesis.Shard, gen uint64) {
 		case r.updates <- m:
 			if m != nil {
 				gen++
-				last = shards
 			}
 		case <-r.quit:
 			return

@@ -1,4 +1,4 @@
-package producer
+package engine
 
 import (
 	"crypto/md5"
@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf16"
+
+	"github.com/kplgo/producer/internal/kinesistest"
 )
 
 // hashEdges are 128-bit values where decimal formatting changes.
@@ -16,11 +18,11 @@ func hashEdges() []*big.Int {
 	var xs []*big.Int
 	for k := int64(0); k <= 38; k++ {
 		p := bigPow(10, k)
-		xs = append(xs, p, bigSub(p, 1), new(big.Int).Add(p, big.NewInt(1)))
+		xs = append(xs, p, kinesistest.BigSub(p, 1), new(big.Int).Add(p, big.NewInt(1)))
 	}
 	for k := int64(0); k <= 128; k++ {
 		p := new(big.Int).Lsh(big.NewInt(1), uint(k))
-		xs = append(xs, bigSub(p, 1))
+		xs = append(xs, kinesistest.BigSub(p, 1))
 		if k < 128 {
 			xs = append(xs, p, new(big.Int).Add(p, big.NewInt(1)))
 		}
@@ -28,9 +30,9 @@ func hashEdges() []*big.Int {
 	// 2^64 * 10^19 and its neighbours: where the quotient by 10^19 needs a
 	// second word.
 	q := new(big.Int).Mul(new(big.Int).Lsh(big.NewInt(1), 64), bigPow(10, 19))
-	xs = append(xs, q, bigSub(q, 1), new(big.Int).Add(q, big.NewInt(1)))
+	xs = append(xs, q, kinesistest.BigSub(q, 1), new(big.Int).Add(q, big.NewInt(1)))
 	var out []*big.Int
-	max := bigSub(new(big.Int).Lsh(big.NewInt(1), 128), 1)
+	max := kinesistest.BigSub(new(big.Int).Lsh(big.NewInt(1), 128), 1)
 	for _, x := range xs {
 		if x.Sign() >= 0 && x.Cmp(max) <= 0 {
 			out = append(out, x)
@@ -68,7 +70,7 @@ func TestHash128Decimal(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(7, 8))
 	for i := 0; i < 20000; i++ {
-		check(randomHash(rng))
+		check(kinesistest.RandomHash(rng))
 	}
 }
 
@@ -76,7 +78,7 @@ func TestHash128Less(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	edges := hashEdges()
 	for i := 0; i < 5000; i++ {
-		x, y := randomHash(rng), randomHash(rng)
+		x, y := kinesistest.RandomHash(rng), kinesistest.RandomHash(rng)
 		if i < len(edges) {
 			x = edges[i]
 			y = edges[(i*7+3)%len(edges)]
@@ -111,7 +113,7 @@ func TestHashFromBigRange(t *testing.T) {
 			t.Errorf("hashFromBig(%s) = %v, want ErrIllegalExplicitHashKey", bad, err)
 		}
 	}
-	for _, good := range []*big.Int{big.NewInt(0), bigSub(two128, 1)} {
+	for _, good := range []*big.Int{big.NewInt(0), kinesistest.BigSub(two128, 1)} {
 		h, err := hashFromBig(good)
 		if err != nil {
 			t.Errorf("hashFromBig(%s): %v", good, err)
@@ -125,7 +127,7 @@ func TestHashFromBigRange(t *testing.T) {
 			t.Errorf("parseHash(%q) = %v, want ErrIllegalExplicitHashKey", s, err)
 		}
 	}
-	if h, err := parseHash(bigSub(two128, 1).String()); err != nil || h.hi != ^uint64(0) || h.lo != ^uint64(0) {
+	if h, err := parseHash(kinesistest.BigSub(two128, 1).String()); err != nil || h.hi != ^uint64(0) || h.lo != ^uint64(0) {
 		t.Errorf("parseHash(2^128-1) = %v, %v", h, err)
 	}
 }
@@ -174,11 +176,6 @@ func TestPartitionKeyLimitCountsUTF16(t *testing.T) {
 			t.Errorf("key of %d runes, %d UTF-16 code units: %v, want ErrIllegalPartitionKey", len([]rune(key)), len(utf16.Encode([]rune(key))), err)
 		}
 	}
-	p := New(testConfig(&fakeClient{}))
-	defer p.Stop()
-	if err := p.Put([]byte("x"), strings.Repeat("😀", 200)); !errors.Is(err, ErrIllegalPartitionKey) {
-		t.Errorf("Put with 200 emoji: %v, want ErrIllegalPartitionKey", err)
-	}
 }
 
 func trim(s string) string {
@@ -186,19 +183,4 @@ func trim(s string) string {
 		return fmt.Sprintf("%s...(%d bytes)", s[:20], len(s))
 	}
 	return s
-}
-
-func TestFailureRecordUnwrap(t *testing.T) {
-	cause := &PutRecordError{Code: "InternalFailure", Message: "boom"}
-	f := &FailureRecord{Err: fmt.Errorf("%w: %w", ErrAttemptsExhausted, cause), UserRecords: []UserRecord{&testRecord{key: "k"}}}
-	if !errors.Is(f, ErrAttemptsExhausted) {
-		t.Error("FailureRecord does not unwrap to its Err")
-	}
-	var pe *PutRecordError
-	if !errors.As(f, &pe) || pe.Code != "InternalFailure" {
-		t.Errorf("errors.As PutRecordError: %v", pe)
-	}
-	if msg := f.Error(); !strings.Contains(msg, "1 user records") || !strings.Contains(msg, "InternalFailure") || !strings.Contains(msg, "boom") {
-		t.Errorf("Error() = %q", msg)
-	}
 }

@@ -1,4 +1,4 @@
-package producer
+package engine
 
 import (
 	"context"
@@ -440,7 +440,7 @@ func (p *pipeline) adapt(c *call, now time.Time) {
 		note(ref, true)
 	}
 	for _, a := range c.batch {
-		if ok := a.result.err == nil; ok || isThrottle(a.result.err) {
+		if ok := a.result.err == nil; ok || a.result.throttled() {
 			note(shardRef{a.smap, a.shard}, ok)
 		}
 	}
@@ -557,7 +557,7 @@ func (p *pipeline) holdsAll(id string, a *aggregate) bool {
 func (p *pipeline) failed(a *aggregate, now time.Time) {
 	cause := a.result.err
 	a.lastErr = cause
-	throttle := isThrottle(cause)
+	throttle := a.result.throttled()
 	n := 0
 	if throttle {
 		p.report.stats.throttled.Add(1)

@@ -1,4 +1,4 @@
-package producer
+package engine
 
 //go:generate protoc --go_out=. --go_opt=paths=source_relative messages.proto
 
@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go/service/kinesis"
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
@@ -62,17 +61,18 @@ type aggregate struct {
 	notBefore time.Time // a retry waits until then
 
 	// Written by the sender during a call, read by the pipeline after it.
-	data     []byte                          // encoded Kinesis record data
-	buf      *[]byte                         // pooled buffer behind data, nil when data is a user's slice
-	entry    *kinesis.PutRecordsRequestEntry // points at entryBuf; nil until encoded
-	entryBuf kinesis.PutRecordsRequestEntry  // pooled with the aggregate: no allocation per send
-	result   outcome                         // of the last call
+	data    []byte  // encoded Kinesis record data
+	buf     *[]byte // pooled buffer behind data, nil when data is a user's slice
+	entry   Entry   // the PutRecords entry, once encoded
+	encoded bool    // entry is set
+	result  outcome // of the last call
 }
 
 // outcome is what one PutRecords call said of one Kinesis record.
 type outcome struct {
 	shardID, sequence string // where Kinesis stored it, on success
 	err               error  // nil on success: the entry's error or the call's
+	code              string // err's API error code, or ""
 	final             bool   // err is one no retry can cure
 }
 
@@ -208,13 +208,8 @@ func (a *aggregate) encode() {
 		a.data = a.appendEncoded((*a.buf)[:0])
 		*a.buf = a.data
 	}
-	// The entry and its strings live in the pooled aggregate, which outlives
-	// every call that uses them.
-	a.entryBuf = kinesis.PutRecordsRequestEntry{Data: a.data, PartitionKey: &a.outerKey}
-	if a.outerHash != "" {
-		a.entryBuf.ExplicitHashKey = &a.outerHash
-	}
-	a.entry = &a.entryBuf
+	a.entry = Entry{Data: a.data, PartitionKey: a.outerKey, ExplicitHashKey: a.outerHash}
+	a.encoded = true
 }
 
 // landedAsPredicted reports whether the last call's answer put the record

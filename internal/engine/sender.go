@@ -1,13 +1,9 @@
-package producer
+package engine
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"time"
-
-	"github.com/aws/aws-sdk-go/aws"
-	"github.com/aws/aws-sdk-go/service/kinesis"
 )
 
 // call is one batch of Kinesis records on its way through the sender and
@@ -33,10 +29,7 @@ type shardRef struct {
 // the pipeline on results; it never decides where a record goes or whether
 // it is tried again.
 type sender struct {
-	client   PutRecordsAPI
-	withCtx  putRecordsWithContext // client, when it takes a context
-	name     *string               // StreamName, or nil
-	arn      *string               // StreamARN, or nil
+	client   Client
 	timeout  time.Duration
 	verbose  bool
 	stream   string
@@ -57,12 +50,6 @@ func newSender(cfg *Config, stream string, report *reporter, abortCtx context.Co
 		logger: cfg.Logger, metrics: cfg.Metrics, stats: &report.stats, report: report, abortCtx: abortCtx,
 		slots:   make(chan struct{}, cfg.MaxConnections),
 		results: make(chan *call, cfg.MaxConnections),
-	}
-	s.withCtx, _ = cfg.Client.(putRecordsWithContext)
-	if cfg.StreamARN != "" {
-		s.arn = aws.String(cfg.StreamARN)
-	} else {
-		s.name = aws.String(cfg.StreamName)
 	}
 	return s
 }
@@ -85,7 +72,7 @@ func (s *sender) run(c *call) {
 	defer s.calls.Done()
 	now := time.Now()
 	for _, a := range c.batch {
-		if a.entry == nil {
+		if !a.encoded {
 			if s.metrics != nil {
 				s.metrics.UserRecordsAggregated(len(a.recs), now.Sub(a.created))
 			}
@@ -123,23 +110,24 @@ func (s *sender) attempt(batch []*aggregate) {
 		setOutcome(batch, outcome{err: cause}) // the pipeline fails them
 		return
 	}
-	entries := make([]*kinesis.PutRecordsRequestEntry, len(batch))
+	entries := make([]Entry, len(batch))
 	for i, a := range batch {
 		entries[i] = a.entry
 	}
+	results := make([]Result, len(batch))
 	began := time.Now()
-	out, err := s.putRecords(entries)
+	err := s.putRecords(entries, results)
+	code := ""
+	if err != nil {
+		code = s.client.ErrorCode(err)
+	}
 	if s.metrics != nil {
 		s.metrics.Request(len(entries), time.Since(began), len(s.slots))
 		if err != nil {
-			s.metrics.PutError(metricCode(err), len(entries))
+			s.metrics.PutError(metricCode(code), len(entries))
 		}
 	}
-	if err == nil && (out == nil || len(out.Records) != len(entries)) {
-		err = fmt.Errorf("PutRecords answered %d entries for %d records", lenRecords(out), len(entries))
-	}
 	if err != nil {
-		code := errorCode(err)
 		if len(batch) > 1 && invalidInput[code] {
 			for _, a := range batch {
 				s.attempt([]*aggregate{a})
@@ -149,19 +137,19 @@ func (s *sender) attempt(batch []*aggregate) {
 		if s.verbose {
 			s.logger.Error("PutRecords failed", err, logValue("stream", s.stream), logValue("records", len(entries)))
 		}
-		setOutcome(batch, outcome{err: err, final: notRetryable[code]})
+		setOutcome(batch, outcome{err: err, code: code, final: notRetryable[code]})
 		return
 	}
 	for i, a := range batch {
-		r := out.Records[i]
-		if r.ErrorCode != nil {
-			a.result = outcome{err: &PutRecordError{Code: *r.ErrorCode, Message: aws.StringValue(r.ErrorMessage)}}
+		r := &results[i]
+		if r.ErrorCode != "" {
+			a.result = outcome{err: &PutRecordError{Code: r.ErrorCode, Message: r.ErrorMessage}, code: r.ErrorCode}
 			if s.metrics != nil {
-				s.metrics.PutError(*r.ErrorCode, 1)
+				s.metrics.PutError(r.ErrorCode, 1)
 			}
 			continue
 		}
-		a.result = outcome{shardID: aws.StringValue(r.ShardId), sequence: aws.StringValue(r.SequenceNumber)}
+		a.result = outcome{shardID: r.ShardID, sequence: r.SequenceNumber}
 	}
 }
 
@@ -171,22 +159,10 @@ func setOutcome(batch []*aggregate, o outcome) {
 	}
 }
 
-// putRecords makes one PutRecords call, with the request timeout when the
-// client supports a context.
-func (s *sender) putRecords(entries []*kinesis.PutRecordsRequestEntry) (*kinesis.PutRecordsOutput, error) {
+// putRecords makes one PutRecords call within the request timeout.
+func (s *sender) putRecords(entries []Entry, results []Result) error {
 	s.stats.requests.Add(1)
-	input := &kinesis.PutRecordsInput{Records: entries, StreamName: s.name, StreamARN: s.arn}
-	if s.withCtx != nil {
-		ctx, cancel := context.WithTimeout(s.abortCtx, s.timeout)
-		defer cancel()
-		return s.withCtx.PutRecordsWithContext(ctx, input)
-	}
-	return s.client.PutRecords(input)
-}
-
-func lenRecords(out *kinesis.PutRecordsOutput) int {
-	if out == nil {
-		return 0
-	}
-	return len(out.Records)
+	ctx, cancel := context.WithTimeout(s.abortCtx, s.timeout)
+	defer cancel()
+	return s.client.PutRecords(ctx, entries, results)
 }

@@ -1,4 +1,4 @@
-package producer
+package engine
 
 import (
 	"bytes"
@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kplgo/producer/internal/kinesistest"
+	"github.com/kplgo/producer/internal/kplpb"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -20,9 +22,6 @@ var unlimited = limits{count: math.MaxInt, size: math.MaxInt, recordMax: math.Ma
 func bigPow(base, exp int64) *big.Int {
 	return new(big.Int).Exp(big.NewInt(base), big.NewInt(exp), nil)
 }
-
-// bigSub returns a-b.
-func bigSub(a *big.Int, b int64) *big.Int { return new(big.Int).Sub(a, big.NewInt(b)) }
 
 // testRec builds a record the way PutUserRecord does: the hash is the explicit
 // hash key when there is one, else the MD5 of the key.
@@ -39,36 +38,16 @@ func testRec(t testing.TB, key string, data []byte, ehk *big.Int) record {
 	return r
 }
 
-// wantMessage is the AggregatedRecord the generated types build for recs:
-// tables in order of first use, records in order.
-func wantMessage(recs []record) *AggregatedRecord {
-	m := &AggregatedRecord{}
-	keyIdx := map[string]uint64{}
-	hashIdx := map[string]uint64{}
-	for _, r := range recs {
-		ki, ok := keyIdx[r.key]
-		if !ok {
-			ki = uint64(len(m.PartitionKeyTable))
-			keyIdx[r.key] = ki
-			m.PartitionKeyTable = append(m.PartitionKeyTable, r.key)
-		}
-		pr := &Record{PartitionKeyIndex: proto.Uint64(ki), Data: r.data}
-		if pr.Data == nil {
-			pr.Data = []byte{}
-		}
+// wantMessage is the AggregatedRecord the generated types build for recs.
+func wantMessage(recs []record) *kplpb.AggregatedRecord {
+	subs := make([]kplpb.Sub, len(recs))
+	for i, r := range recs {
+		subs[i] = kplpb.Sub{Key: r.key, Data: r.data}
 		if r.hasEHK {
-			s := r.hash.big().String()
-			hi, ok := hashIdx[s]
-			if !ok {
-				hi = uint64(len(m.ExplicitHashKeyTable))
-				hashIdx[s] = hi
-				m.ExplicitHashKeyTable = append(m.ExplicitHashKeyTable, s)
-			}
-			pr.ExplicitHashKeyIndex = proto.Uint64(hi)
+			subs[i].ExplicitHashKey = r.hash.big().String()
 		}
-		m.Records = append(m.Records, pr)
 	}
-	return m
+	return kplpb.Build(subs)
 }
 
 // checkEncoding encodes a, checks the frame and that the protobuf is byte for
@@ -102,7 +81,7 @@ func checkEncoding(t testing.TB, a *aggregate, recs []record) []byte {
 	if !bytes.Equal(pb, det) {
 		t.Fatal("protobuf differs from deterministic proto.Marshal")
 	}
-	var m AggregatedRecord
+	var m kplpb.AggregatedRecord
 	if err := proto.Unmarshal(pb, &m); err != nil {
 		t.Fatalf("unmarshal: %v", err)
 	}
@@ -189,14 +168,14 @@ func TestAggregateRoundTrip(t *testing.T) {
 		},
 		"explicit hash keys": {
 			testRec(t, "k0", []byte("zero"), big.NewInt(0)),
-			testRec(t, "k1", []byte("2^64-1"), bigSub(two64, 1)),
+			testRec(t, "k1", []byte("2^64-1"), kinesistest.BigSub(two64, 1)),
 			testRec(t, "k2", []byte("2^64"), two64),
 			testRec(t, "k3", []byte("10^19"), bigPow(10, 19)),
 			testRec(t, "k4", []byte("10^38"), bigPow(10, 38)),
-			testRec(t, "k5", []byte("2^128-1"), bigSub(two128, 1)),
+			testRec(t, "k5", []byte("2^128-1"), kinesistest.BigSub(two128, 1)),
 			testRec(t, "k0", []byte("zero again"), big.NewInt(0)),
-			testRec(t, "k6", []byte("10^19-1"), bigSub(bigPow(10, 19), 1)),
-			testRec(t, "k7", []byte("10^38-1"), bigSub(bigPow(10, 38), 1)),
+			testRec(t, "k6", []byte("10^19-1"), kinesistest.BigSub(bigPow(10, 19), 1)),
+			testRec(t, "k7", []byte("10^38-1"), kinesistest.BigSub(bigPow(10, 38), 1)),
 		},
 		"mixed with and without explicit hash keys": {
 			testRec(t, "p", []byte("no ehk"), nil),
@@ -327,44 +306,6 @@ func TestAggregateReleaseClears(t *testing.T) {
 // boundaryLens are data lengths at varint boundaries and around them.
 var boundaryLens = []int{0, 1, 2, 126, 127, 128, 129, 255, 256, 16382, 16383, 16384, 16385}
 
-func randomKey(rng *rand.Rand) string {
-	alphabet := []string{"a", "b", "z", "0", "-", "é", "語", "🔑"}
-	n := 1 + rng.IntN(40)
-	if rng.IntN(20) == 0 {
-		n = 100 + rng.IntN(157) // up to 256 characters
-	}
-	var b strings.Builder
-	for units := 0; units < n; {
-		c := alphabet[rng.IntN(len(alphabet))]
-		w := 1
-		if c == "🔑" {
-			w = 2 // two UTF-16 code units: Kinesis counts it twice
-		}
-		if units+w > maxKeyRunes {
-			c, w = "a", 1
-		}
-		b.WriteString(c)
-		units += w
-	}
-	return b.String()
-}
-
-func randomHash(rng *rand.Rand) *big.Int {
-	switch rng.IntN(6) {
-	case 0:
-		return big.NewInt(0)
-	case 1:
-		return bigSub(new(big.Int).Lsh(big.NewInt(1), 128), 1)
-	case 2:
-		return new(big.Int).SetUint64(rng.Uint64())
-	default:
-		// A random bit length gives every number of decimal digits.
-		x := new(big.Int).SetUint64(rng.Uint64())
-		x.Lsh(x, 64).Or(x, new(big.Int).SetUint64(rng.Uint64()))
-		return x.Rsh(x, uint(rng.IntN(128)))
-	}
-}
-
 func randomData(rng *rand.Rand) []byte {
 	var n int
 	switch rng.IntN(4) {
@@ -401,11 +342,11 @@ func TestAggregateSizeAccountingRandom(t *testing.T) {
 	for c := 0; c < cases; c++ {
 		keys := make([]string, 1+rng.IntN(6))
 		for i := range keys {
-			keys[i] = randomKey(rng)
+			keys[i] = kinesistest.RandomKey(rng)
 		}
 		hashes := make([]*big.Int, 1+rng.IntN(4))
 		for i := range hashes {
-			hashes[i] = randomHash(rng)
+			hashes[i] = kinesistest.RandomHash(rng)
 		}
 		n := 1 + rng.IntN(12)
 		recs := make([]record, 0, n)
@@ -439,8 +380,8 @@ func TestAggregateSizeAccountingRandom(t *testing.T) {
 func TestAggregateExactLimits(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for c := 0; c < 1000; c++ {
-		keys := []string{randomKey(rng), randomKey(rng), randomKey(rng)}
-		hashes := []*big.Int{randomHash(rng), randomHash(rng)}
+		keys := []string{kinesistest.RandomKey(rng), kinesistest.RandomKey(rng), kinesistest.RandomKey(rng)}
+		hashes := []*big.Int{kinesistest.RandomHash(rng), kinesistest.RandomHash(rng)}
 		var recs []record
 		for i := 0; i < 1+rng.IntN(5); i++ {
 			recs = append(recs, randomRecord(t, rng, keys, hashes))
@@ -496,8 +437,8 @@ func TestAggregateNeverExceedsLimits(t *testing.T) {
 			recordMax: 0,
 		}
 		lim.recordMax = lim.size + rng.IntN(300)
-		keys := []string{randomKey(rng), randomKey(rng), randomKey(rng), randomKey(rng)}
-		hashes := []*big.Int{randomHash(rng), randomHash(rng), randomHash(rng)}
+		keys := []string{kinesistest.RandomKey(rng), kinesistest.RandomKey(rng), kinesistest.RandomKey(rng), kinesistest.RandomKey(rng)}
+		hashes := []*big.Int{kinesistest.RandomHash(rng), kinesistest.RandomHash(rng), kinesistest.RandomHash(rng)}
 		var closed []*aggregate
 		var cur *aggregate
 		for i := 0; i < 200; i++ {

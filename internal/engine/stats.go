@@ -1,4 +1,4 @@
-package producer
+package engine
 
 // Stats is a snapshot of a producer's running totals.
 type Stats struct {

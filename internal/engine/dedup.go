@@ -1,4 +1,4 @@
-package producer
+package engine
 
 import (
 	"encoding/binary"

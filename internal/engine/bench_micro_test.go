@@ -1,13 +1,12 @@
-package producer
+package engine
 
 import (
 	"crypto/md5"
 	"fmt"
-	"hash"
 	"math/rand/v2"
-	"runtime"
-	"sync/atomic"
 	"testing"
+
+	"github.com/kplgo/producer/internal/kinesistest"
 )
 
 // Micro-benchmarks of the pieces of the hot path, each next to the MD5 cost
@@ -26,7 +25,7 @@ var benchLimits = limits{
 // benchRecords returns n records of size bytes of data with distinct UUID
 // keys; with ehk, each carries the MD5 of its key as explicit hash key.
 func benchRecords(n, size int, ehk bool) []record {
-	keys := uuidKeys(n)
+	keys := kinesistest.UUIDKeys(n)
 	data := make([]byte, size)
 	for i := range data {
 		data[i] = byte(i * 7)
@@ -157,7 +156,7 @@ func BenchmarkAggregateAdd(b *testing.B) {
 
 // benchShardMap returns the map of n equal shards.
 func benchShardMap(b *testing.B, n int) *shardMap {
-	shards, _, err := StaticGetShardsFunc(n)(nil)
+	shards, err := StaticShards(n)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -197,7 +196,7 @@ func BenchmarkShardLookup(b *testing.B) {
 // BenchmarkHashKey is the hash of a UUID partition key (its MD5 as a
 // 128-bit integer), which Put computes in shard-map mode.
 func BenchmarkHashKey(b *testing.B) {
-	keys := uuidKeys(4096)
+	keys := kinesistest.UUIDKeys(4096)
 	b.ReportAllocs()
 	i := 0
 	var sink hash128
@@ -207,77 +206,4 @@ func BenchmarkHashKey(b *testing.B) {
 		i++
 	}
 	_ = sink
-}
-
-// BenchmarkMD5Floor is BenchmarkProducer's workload reduced to its floor:
-// from GOMAXPROCS goroutines, each op feeds one record's data and key to a
-// running MD5 (summed and restarted every 50 KiB, like an aggregate), which
-// is the MD5 work an aggregate of these records costs. The "+key" variants
-// add the MD5 of the partition key itself, which Put computes in shard-map
-// mode without explicit hash keys; the "+ehk" variants add the decimal
-// explicit hash key an aggregate carries for each record in the ehk modes.
-// Its ns/op is the floor for BenchmarkProducer's ns/op at the same size on
-// the same machine.
-func BenchmarkMD5Floor(b *testing.B) {
-	for _, size := range []int{1024, 100} {
-		for _, variant := range []string{"", "+key", "+ehk"} {
-			key, ehk := variant == "+key", variant == "+ehk"
-			b.Run(fmt.Sprintf("size=%d/aggregate%s", size, variant), func(b *testing.B) {
-				keys := uuidKeys(4096)
-				keyBytes := make([][]byte, len(keys))
-				for i, k := range keys {
-					keyBytes[i] = []byte(k)
-					if ehk {
-						keyBytes[i] = hashKey(k).appendDecimal(keyBytes[i])
-					}
-				}
-				data := make([]byte, size)
-				b.SetBytes(int64(size))
-				b.ReportAllocs()
-				b.ResetTimer()
-				var next atomic.Int64
-				var sink atomic.Uint64
-				b.RunParallel(func(pb *testing.PB) {
-					var d hash.Hash = md5.New()
-					var sum [md5.Size]byte
-					var acc uint64
-					n := 0
-					i := int(next.Add(1)) * 7919
-					for pb.Next() {
-						j := i % len(keys)
-						i++
-						if key {
-							acc ^= hashKey(keys[j]).lo
-						}
-						d.Write(data)
-						d.Write(keyBytes[j])
-						if n += len(data) + len(keyBytes[j]); n >= DefaultAggregateBatchSize {
-							d.Sum(sum[:0])
-							d.Reset()
-							n = 0
-						}
-					}
-					d.Sum(sum[:0])
-					sink.Add(acc + uint64(sum[0]))
-				})
-			})
-		}
-	}
-}
-
-// BenchmarkAllocsPerRecord is BenchmarkProducer reporting the heap
-// allocations of the whole producer (Put, drain goroutine, workers, Stop) per
-// user record as a fraction, which allocs/op rounds down to 0.
-func BenchmarkAllocsPerRecord(b *testing.B) {
-	forEachBenchMode(b, func(b *testing.B, _ int, p *Producer, put func(int) error) {
-		var before, after runtime.MemStats
-		runtime.ReadMemStats(&before)
-		b.ResetTimer()
-		putParallel(b, put)
-		p.Stop()
-		b.StopTimer()
-		runtime.ReadMemStats(&after)
-		b.ReportMetric(float64(after.Mallocs-before.Mallocs)/float64(b.N), "allocs/record")
-		b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/float64(b.N), "B/record")
-	})
 }

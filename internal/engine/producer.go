@@ -1,0 +1,387 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+)
+
+// Producer aggregates user records into KPL aggregated records and sends them
+// to one Kinesis stream with PutRecords. It is safe for concurrent use.
+//
+// Every record Put accepts ends in exactly one of two ways: Kinesis
+// acknowledges it, or it is reported as a FailureRecord (see NotifyFailures).
+//
+// Producer is the facade: it holds the pieces of the pipeline and their
+// lifecycle, not their state. A record goes from Put through the backlog to
+// the pipeline (pipeline.go), which aggregates it in its shard's stage
+// (stage.go) and builds batches for the sender (sender.go); the refresher
+// (refresher.go) follows resharding; the reporter settles records for good.
+type Producer struct {
+	cfg     Config
+	cfgErr  error
+	stream  string // the stream's name or ARN, for log lines
+	hashing bool   // shard-map mode: Put computes the partition key's hash
+
+	backlog *backlog               // between Put and the pipeline
+	routes  atomic.Pointer[routes] // the gates Put waits at, published by the pipeline
+	pipe    *pipeline
+	send    *sender
+	refresh *refresher // nil without a shard map
+	report  *reporter
+
+	startMu sync.Mutex
+	started bool
+	closed  bool          // Stop was called
+	closing chan struct{} // closed by Stop: Puts waiting at a gate give up
+	stopped sync.Once
+	done    chan struct{} // closed when Stop has finished
+
+	abortCtx context.Context
+	abort    context.CancelCauseFunc // Shutdown's deadline: fail what is left
+}
+
+// New returns a Producer for config. A bad config is reported by Start (and
+// by Put), never by a panic.
+func New(config *Config) *Producer {
+	p := &Producer{done: make(chan struct{}), closing: make(chan struct{}), report: &reporter{}}
+	p.abortCtx, p.abort = context.WithCancelCause(context.Background())
+	cfg, err := config.WithDefaults()
+	if err != nil {
+		p.cfgErr = err
+		close(p.done)
+		p.report.failures.init(1)
+		p.report.success.init(1)
+		p.report.failures.close() // nothing will ever fail: the channels close at once
+		p.report.success.close()
+		return p
+	}
+	p.cfg = cfg
+	p.stream = cfg.StreamName
+	if cfg.StreamARN != "" {
+		p.stream = cfg.StreamARN
+	}
+	p.hashing = cfg.ListShards != nil
+	p.backlog = newBacklog(cfg.BacklogCount)
+	r := p.report
+	r.metrics, r.logger, r.stream = cfg.Metrics, cfg.Logger, p.stream
+	r.failures.init(cfg.BacklogCount)
+	r.success.init(cfg.BacklogCount)
+	p.send = newSender(&p.cfg, p.stream, r, p.abortCtx)
+	var updates chan *shardMap
+	askRefresh := func() {}
+	if cfg.ListShards != nil {
+		p.refresh = newRefresher(&p.cfg, p.stream)
+		updates, askRefresh = p.refresh.updates, p.refresh.request
+	}
+	lim := limits{count: cfg.AggregateBatchCount, size: cfg.AggregateBatchSize, recordMax: cfg.MaxRecordSize, seed: rand.Uint64()}
+	p.pipe = newPipeline(&p.cfg, lim, p.backlog, p.send, r, &p.routes, updates, askRefresh, p.abortCtx)
+	return p
+}
+
+// Start lists the shards (when Config.ListShards is set) and starts sending.
+// It returns the Config error, if any, or the first shard listing's error
+// (wrapping ErrShardListing). The listing is bounded by ctx and by
+// ListShardsTimeout, and a Stop meanwhile ends it. Calling Start again does
+// nothing.
+func (p *Producer) Start(ctx context.Context) error {
+	if p.cfgErr != nil {
+		return p.cfgErr
+	}
+	if err := p.startable(); err != nil || p.isStarted() {
+		return err
+	}
+	var m *shardMap
+	if p.cfg.ListShards != nil {
+		var err error
+		if m, err = p.firstMap(ctx); err != nil {
+			if p.startable() != nil {
+				return ErrStoppedProducer
+			}
+			return fmt.Errorf("%w: stream %s: %w", ErrShardListing, p.stream, err)
+		}
+	}
+	p.startMu.Lock()
+	defer p.startMu.Unlock()
+	if p.closed {
+		return ErrStoppedProducer
+	}
+	if p.started {
+		return nil
+	}
+	p.run(m)
+	p.cfg.Logger.Info("producer started", logValue("stream", p.stream), logValue("shards", len(p.pipe.stages)-1))
+	return nil
+}
+
+// startable returns ErrStoppedProducer once Stop was called.
+func (p *Producer) startable() error {
+	p.startMu.Lock()
+	defer p.startMu.Unlock()
+	if p.closed {
+		return ErrStoppedProducer
+	}
+	return nil
+}
+
+func (p *Producer) isStarted() bool {
+	p.startMu.Lock()
+	defer p.startMu.Unlock()
+	return p.started
+}
+
+// firstMap makes the first shard listing, within ctx and ListShardsTimeout;
+// Stop cuts it short. The startMu is not held, so that Stop need not wait.
+func (p *Producer) firstMap(ctx context.Context) (*shardMap, error) {
+	ctx, cancel := context.WithTimeout(ctx, p.cfg.ListShardsTimeout)
+	defer cancel()
+	go func() {
+		select {
+		case <-p.closing:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	shards, _, err := p.cfg.ListShards(ctx)
+	if err == nil && ctx.Err() != nil {
+		err = context.Cause(ctx)
+	}
+	if err == nil && len(shards) == 0 {
+		err = fmt.Errorf("no open shards")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return newShardMap(shards, 1)
+}
+
+// run starts the pipeline with map m (nil for none) and the refresher.
+// startMu is held.
+func (p *Producer) run(m *shardMap) {
+	p.started = true
+	p.pipe.installMap(m)
+	go p.pipe.run()
+	if p.refresh != nil {
+		go p.refresh.run(1)
+	}
+}
+
+// Put sends data with partitionKey. It waits while the backlog, or the
+// queue of the key's shard, is full, and gives up with ctx.Err() when ctx
+// ends first. It returns an error at once for bad input (wrapping
+// ErrNilData, ErrIllegalPartitionKey or ErrRecordSizeExceeded), and
+// ErrStoppedProducer after Stop. A record Put returned an error for was not
+// accepted. The producer keeps data.
+func (p *Producer) Put(ctx context.Context, data []byte, partitionKey string) error {
+	if p.cfgErr != nil {
+		return p.cfgErr
+	}
+	if data == nil {
+		return ErrNilData
+	}
+	if err := p.checkRecord(data, partitionKey); err != nil {
+		return err
+	}
+	r := record{data: data, key: partitionKey}
+	if p.hashing {
+		r.hash = hashKey(partitionKey)
+	}
+	return p.enqueue(ctx, &r)
+}
+
+// PutUserRecord sends a UserRecord, as Put. The producer keeps the value and
+// returns it in a FailureRecord if it cannot be delivered. Errors are those
+// of Put, plus ErrNilUserRecord and ErrIllegalExplicitHashKey.
+func (p *Producer) PutUserRecord(ctx context.Context, userRecord UserRecord) error {
+	if p.cfgErr != nil {
+		return p.cfgErr
+	}
+	if userRecord == nil {
+		return ErrNilUserRecord
+	}
+	data, key := userRecord.Data(), userRecord.PartitionKey()
+	if data == nil {
+		return ErrNilData
+	}
+	if err := p.checkRecord(data, key); err != nil {
+		return err
+	}
+	r := record{data: data, key: key, user: userRecord}
+	if ehk := userRecord.ExplicitHashKey(); ehk != nil {
+		h, err := hashFromBig(ehk)
+		if err != nil {
+			return err
+		}
+		r.hash, r.hasEHK, r.ehkLen = h, true, uint8(h.decimalLen())
+	} else if p.hashing {
+		r.hash = hashKey(key)
+	}
+	return p.enqueue(ctx, &r)
+}
+
+func (p *Producer) checkRecord(data []byte, key string) error {
+	if err := checkPartitionKey(key); err != nil {
+		return err
+	}
+	if n := len(data) + len(key); n > p.cfg.MaxRecordSize {
+		return fmt.Errorf("%w: %d bytes of data and partition key, the limit is %d", ErrRecordSizeExceeded, n, p.cfg.MaxRecordSize)
+	}
+	return nil
+}
+
+// enqueue hands r to the pipeline. While the stage of r's shard is full,
+// it waits: Put blocks for the keys of a saturated shard only.
+func (p *Producer) enqueue(ctx context.Context, r *record) error {
+	for r.marker == nil {
+		rt := p.routes.Load()
+		if rt == nil {
+			break // not started: the backlog alone bounds what waits
+		}
+		g := rt.gateFor(r.hash)
+		if g == nil || !g.shut.Load() {
+			break
+		}
+		wake := g.wait()
+		if wake == nil {
+			continue
+		}
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-p.closing:
+			return ErrStoppedProducer
+		}
+	}
+	return p.backlog.push(ctx, r)
+}
+
+// Flush asks for every buffered record to be sent now, without waiting for
+// FlushInterval or full batches. It returns at once; see FlushSync to wait.
+// After Stop it does nothing.
+func (p *Producer) Flush() {
+	if p.cfgErr != nil {
+		return
+	}
+	_ = p.enqueue(context.Background(), &record{marker: &flushMarker{}})
+}
+
+// FlushSync sends every buffered record now and waits until every record
+// accepted before the call is acknowledged or failed, or until ctx ends
+// (returning ctx.Err()). Records accepted during the wait are not waited for.
+// A producer built from a bad Config returns the Config error.
+func (p *Producer) FlushSync(ctx context.Context) error {
+	if p.cfgErr != nil {
+		return p.cfgErr
+	}
+	m := &flushMarker{sealed: make(chan *epoch, 1)}
+	if err := p.enqueue(ctx, &record{marker: m}); err != nil {
+		if errors.Is(err, ErrStoppedProducer) {
+			return nil // Stop has delivered or failed everything
+		}
+		return err
+	}
+	var e *epoch
+	select {
+	case e = <-m.sealed:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-e.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// NotifyFailures returns the channel on which records that could not be
+// delivered come out. Call it before Start to see every failure: failures that
+// happen while nobody has asked for the channel are logged, not kept. The
+// channel is closed after Stop, once the last failure is delivered. Read it
+// until it is closed; Stop does not wait for the reader.
+func (p *Producer) NotifyFailures() <-chan *FailureRecord {
+	return p.report.failures.channel()
+}
+
+// NotifySuccesses turns on success results and returns their channel: one
+// SuccessRecord per acknowledged Kinesis record, with the shard and sequence
+// number Kinesis gave it and the user records it carried. Results are off
+// (and cost nothing) until the first call; call it before Start to see all.
+// The channel is closed after Stop, once the last result is delivered. Read
+// it steadily: results wait in memory until they are read.
+func (p *Producer) NotifySuccesses() <-chan *SuccessRecord {
+	ch := p.report.success.channel()
+	p.report.results.Store(true)
+	return ch
+}
+
+// Stop flushes every buffered record, waits until each is acknowledged or
+// failed, and stops the producer. Put returns ErrStoppedProducer afterwards.
+// It is safe to call more than once and from several goroutines.
+func (p *Producer) Stop() {
+	if p.cfgErr != nil {
+		return
+	}
+	// A producer that was never started still owes its buffered records a
+	// delivery: run the pipeline without a shard map.
+	p.startMu.Lock()
+	if !p.started {
+		p.refresh = nil
+		p.pipe.updates = nil
+		p.run(nil)
+	}
+	if !p.closed {
+		p.closed = true
+		close(p.closing)
+	}
+	p.startMu.Unlock()
+
+	p.stopped.Do(func() {
+		p.backlog.close()
+		<-p.pipe.done
+		p.send.calls.Wait()
+		if p.refresh != nil {
+			p.refresh.stop()
+		}
+		p.report.failures.close()
+		p.report.success.close()
+		p.abort(nil)
+		p.cfg.Logger.Info("producer stopped", logValue("stream", p.stream),
+			logValue("user_records_put", p.report.stats.userRecordsPut.Load()),
+			logValue("user_records_failed", p.report.stats.userRecordsFailed.Load()))
+		close(p.done)
+	})
+	<-p.done
+}
+
+// Shutdown is Stop with a deadline: when ctx ends before every record is
+// delivered, requests under way are cancelled, retries stop, and the records
+// not yet acknowledged fail with an error wrapping ErrStopDeadline (they come
+// out on NotifyFailures). It then returns an error wrapping ErrStopDeadline
+// and ctx.Err() that says how many user records were not delivered.
+func (p *Producer) Shutdown(ctx context.Context) error {
+	if p.cfgErr != nil {
+		return nil
+	}
+	stopped := make(chan struct{})
+	go func() {
+		p.Stop()
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+		return nil
+	case <-ctx.Done():
+	}
+	before := p.report.stats.aborted.Load()
+	p.abort(fmt.Errorf("%w: %w", ErrStopDeadline, ctx.Err()))
+	<-stopped
+	if n := p.report.stats.aborted.Load() - before; n > 0 {
+		return fmt.Errorf("%w: %d user records not delivered: %w", ErrStopDeadline, n, ctx.Err())
+	}
+	return nil
+}

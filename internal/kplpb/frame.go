@@ -1,0 +1,79 @@
+// Package kplpb holds the Go types generated from the top-level
+// messages.proto (the KPL aggregated record schema), for tests that check the
+// hand-written encoder against the protobuf library. The producer itself
+// encodes and decodes with protowire and does not use them.
+package kplpb
+
+import (
+	"bytes"
+	"crypto/md5"
+	"errors"
+	"fmt"
+
+	"google.golang.org/protobuf/proto"
+)
+
+// Magic starts every aggregated record.
+var Magic = [4]byte{0xF3, 0x89, 0x9A, 0xC2}
+
+// IsAggregated reports whether data is framed as an aggregated record: the
+// magic and room for an MD5 digest.
+func IsAggregated(data []byte) bool {
+	return len(data) >= len(Magic)+md5.Size && bytes.HasPrefix(data, Magic[:])
+}
+
+// Decode checks the frame of an aggregated record (magic, MD5 of the
+// protobuf) and unmarshals its protobuf with the generated types.
+func Decode(data []byte) (*AggregatedRecord, error) {
+	if !IsAggregated(data) {
+		return nil, errors.New("not an aggregated record")
+	}
+	body := data[len(Magic) : len(data)-md5.Size]
+	sum := md5.Sum(body)
+	if !bytes.Equal(sum[:], data[len(data)-md5.Size:]) {
+		return nil, fmt.Errorf("MD5 %x, want %x", data[len(data)-md5.Size:], sum)
+	}
+	var m AggregatedRecord
+	if err := proto.Unmarshal(body, &m); err != nil {
+		return nil, fmt.Errorf("unmarshal: %w", err)
+	}
+	return &m, nil
+}
+
+// Sub is one user record of an aggregate for Build.
+type Sub struct {
+	Key             string
+	ExplicitHashKey string // decimal, "" for none
+	Data            []byte
+}
+
+// Build returns the AggregatedRecord of subs as the KPL builds it: key and
+// hash key tables in order of first use, records in order.
+func Build(subs []Sub) *AggregatedRecord {
+	m := &AggregatedRecord{}
+	keyIdx := map[string]uint64{}
+	hashIdx := map[string]uint64{}
+	for _, s := range subs {
+		ki, ok := keyIdx[s.Key]
+		if !ok {
+			ki = uint64(len(m.PartitionKeyTable))
+			keyIdx[s.Key] = ki
+			m.PartitionKeyTable = append(m.PartitionKeyTable, s.Key)
+		}
+		r := &Record{PartitionKeyIndex: proto.Uint64(ki), Data: s.Data}
+		if r.Data == nil {
+			r.Data = []byte{}
+		}
+		if s.ExplicitHashKey != "" {
+			hi, ok := hashIdx[s.ExplicitHashKey]
+			if !ok {
+				hi = uint64(len(m.ExplicitHashKeyTable))
+				hashIdx[s.ExplicitHashKey] = hi
+				m.ExplicitHashKeyTable = append(m.ExplicitHashKeyTable, s.ExplicitHashKey)
+			}
+			r.ExplicitHashKeyIndex = proto.Uint64(hi)
+		}
+		m.Records = append(m.Records, r)
+	}
+	return m
+}
