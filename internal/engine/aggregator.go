@@ -1,7 +1,5 @@
 package engine
 
-//go:generate protoc --go_out=. --go_opt=paths=source_relative messages.proto
-
 import (
 	"crypto/md5"
 	"sync"

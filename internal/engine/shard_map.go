@@ -86,22 +86,26 @@ func SameShards[S any](a, b []S, view func(S) (Shard, bool)) bool {
 
 // Lister adapts a front door's shard listing f, whatever its SDK's shard
 // type S, to a ListShardsFunc. It keeps the last list f returned, to hand it
-// back to f as old. The first answer counts as a change whatever f says.
+// back to f as old, and answers an unchanged listing with that list (so that
+// a caller that dropped the last answer, such as a Start whose context ended
+// meanwhile, still gets the shards). The first answer counts as a change
+// whatever f says.
 func Lister[S any](f func(ctx context.Context, old []S) ([]S, bool, error), view func(S) (Shard, bool)) ListShardsFunc {
-	var last []S // owned by the caller of the ListShardsFunc: one at a time
+	var last []S         // owned by the caller of the ListShardsFunc: one at a time
+	var lastList []Shard // last, converted
 	return func(ctx context.Context) ([]Shard, bool, error) {
 		shards, changed, err := f(ctx, last)
 		if err != nil {
 			return nil, false, err
 		}
 		if !changed && (last != nil || len(shards) == 0) {
-			return nil, false, nil
+			return lastList, false, nil
 		}
 		list := make([]Shard, len(shards))
 		for i, s := range shards {
 			list[i], _ = view(s)
 		}
-		last = shards
+		last, lastList = shards, list
 		return list, true, nil
 	}
 }

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"crypto/md5"
 	"fmt"
 	"math/big"
@@ -222,6 +223,26 @@ func TestNewShardMapRejects(t *testing.T) {
 	} {
 		if _, err := newShardMap(shards, 1); err == nil {
 			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+// TestListerRepeatsAnUnchangedList: an unchanged listing answers the last
+// list, so that a caller that dropped the last answer still gets the shards.
+func TestListerRepeatsAnUnchangedList(t *testing.T) {
+	shards := mustStatic(t, 3)
+	calls := 0
+	list := Lister(func(_ context.Context, old []Shard) ([]Shard, bool, error) {
+		calls++
+		if old != nil {
+			return nil, false, nil
+		}
+		return shards, true, nil
+	}, viewShard)
+	for i, want := range []bool{true, false, false} {
+		got, changed, err := list(context.Background())
+		if err != nil || changed != want || len(got) != 3 || got[2] != shards[2] {
+			t.Fatalf("call %d: %d shards, changed %v, %v; want 3, %v", i+1, len(got), changed, err, want)
 		}
 	}
 }
