@@ -3,181 +3,310 @@ package sdkv2_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
+	"slices"
+	"sync"
 	"syscall"
 	"testing"
+	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
-	"github.com/aws/aws-sdk-go/aws"
-	"github.com/aws/aws-sdk-go/aws/awserr"
-	"github.com/aws/aws-sdk-go/aws/request"
-	v1kinesis "github.com/aws/aws-sdk-go/service/kinesis"
 	"github.com/aws/smithy-go"
 
 	"github.com/kplgo/producer/sdkv2"
 )
 
-// failingClient is a fake whose every call fails with err.
-func failingClient(err error) *fakeClient {
-	return &fakeClient{
-		putFunc:  func(*kinesis.PutRecordsInput) (*kinesis.PutRecordsOutput, error) { return nil, err },
-		listFunc: func(*kinesis.ListShardsInput) (*kinesis.ListShardsOutput, error) { return nil, err },
+// failFirst answers the first n calls with err and acknowledges the rest.
+func failFirst(n int, err error) func(int, []sentRecord) (*kinesis.PutRecordsOutput, error) {
+	return func(call int, recs []sentRecord) (*kinesis.PutRecordsOutput, error) {
+		if call <= n {
+			return nil, err
+		}
+		return nil, nil
 	}
 }
 
-func putInput() *v1kinesis.PutRecordsInput {
-	return &v1kinesis.PutRecordsInput{
-		StreamName: aws.String("stream"),
-		Records:    []*v1kinesis.PutRecordsRequestEntry{{Data: []byte("d"), PartitionKey: aws.String("k")}},
-	}
+// codeMetrics records the codes of PutError.
+type codeMetrics struct {
+	mu    sync.Mutex
+	codes []string
 }
 
-func TestAPIErrorBecomesAWSError(t *testing.T) {
-	throttle := &types.ProvisionedThroughputExceededException{Message: aws.String("Rate exceeded for shard shardId-000000000000")}
-	orig := operationError("PutRecords", 400, "req-123", throttle)
-	a := sdkv2.New(failingClient(orig))
+func (m *codeMetrics) UserRecordsAggregated(int, time.Duration) {}
+func (m *codeMetrics) KinesisRecordPut(int, int, int)           {}
+func (m *codeMetrics) UserRecordsFailed(int, error)             {}
+func (m *codeMetrics) Request(int, time.Duration, int)          {}
+func (m *codeMetrics) PutError(code string, _ int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.codes = append(m.codes, code)
+}
 
-	out, err := a.PutRecords(putInput())
-	if out != nil {
-		t.Errorf("output %v with an error", out)
+func (m *codeMetrics) get() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.codes)
+}
+
+// putOne runs a producer made from cfg for one user record and returns its
+// failures and successes.
+func putOne(t *testing.T, cfg *sdkv2.Config) (*sdkv2.Producer, *results) {
+	t.Helper()
+	p := sdkv2.New(cfg)
+	res := collect(p, true)
+	if err := p.Start(context.Background()); err != nil {
+		t.Fatal(err)
 	}
-	var ae awserr.Error
-	if !errors.As(err, &ae) {
-		t.Fatalf("error %T (%v) is no awserr.Error", err, err)
+	if err := p.Put(context.Background(), []byte("data"), "key"); err != nil {
+		t.Fatal(err)
 	}
-	if ae.Code() != "ProvisionedThroughputExceededException" {
-		t.Errorf("Code() = %q", ae.Code())
+	p.Stop()
+	return p, res.wait(t)
+}
+
+// TestThrottlingIsRetried checks that a PutRecords call the v2 client fails
+// with ProvisionedThroughputExceededException is throttling: retried without
+// using an attempt, and counted in Stats().Throttled.
+func TestThrottlingIsRetried(t *testing.T) {
+	throttle := operationError("PutRecords", 400, "req-1",
+		&types.ProvisionedThroughputExceededException{Message: aws.String("Rate exceeded for shard shardId-000000000000")})
+	fake := &fakeKinesis{answer: failFirst(3, throttle)}
+	m := &codeMetrics{}
+	cfg := testConfig(fake)
+	cfg.MaxAttempts = 1 // any failed attempt but throttling fails the record at once
+	cfg.Metrics = m
+	p, res := putOne(t, cfg)
+
+	if len(res.failures) != 0 {
+		t.Fatalf("failures: %v", res.failures)
 	}
-	if ae.Message() != "Rate exceeded for shard shardId-000000000000" {
-		t.Errorf("Message() = %q", ae.Message())
+	if len(res.successes) != 1 || res.successes[0].Attempts != 4 {
+		t.Fatalf("successes %+v, want one after 4 attempts", res.successes)
 	}
-	if ae.OrigErr() != orig {
-		t.Errorf("OrigErr() = %v, want the v2 error", ae.OrigErr())
+	st := p.Stats()
+	if st.Throttled != 3 || st.Requests != 4 || st.UserRecordsPut != 1 {
+		t.Errorf("Throttled %d, Requests %d, UserRecordsPut %d; want 3, 4, 1", st.Throttled, st.Requests, st.UserRecordsPut)
 	}
-	if err.Error() != orig.Error() {
-		t.Errorf("Error() = %q, want %q", err.Error(), orig.Error())
-	}
-	var rf awserr.RequestFailure
-	if !errors.As(err, &rf) || rf.StatusCode() != 400 || rf.RequestID() != "req-123" {
-		t.Errorf("RequestFailure: %v", rf)
+	want := []string{"ProvisionedThroughputExceededException", "ProvisionedThroughputExceededException", "ProvisionedThroughputExceededException"}
+	if got := m.get(); !slices.Equal(got, want) {
+		t.Errorf("PutError codes %q, want %q", got, want)
 	}
 
-	// The v2 error is still there.
-	if !errors.Is(err, orig) {
-		t.Error("errors.Is does not find the v2 error")
+	// With FailIfThrottled, the same answer fails the record at once, and
+	// the v2 error is in the failure.
+	fake = &fakeKinesis{answer: failFirst(3, throttle)}
+	cfg = testConfig(fake)
+	cfg.FailIfThrottled = true
+	p, res = putOne(t, cfg)
+	if len(res.failures) != 1 || len(fake.putCalls()) != 1 {
+		t.Fatalf("%d failures after %d calls, want 1 after 1", len(res.failures), len(fake.putCalls()))
 	}
-	var api smithy.APIError
-	if !errors.As(err, &api) || api.ErrorCode() != "ProvisionedThroughputExceededException" {
-		t.Errorf("errors.As(smithy.APIError) = %v", api)
-	}
+	err := res.failures[0].Err
 	var typed *types.ProvisionedThroughputExceededException
-	if !errors.As(err, &typed) || typed != throttle {
-		t.Error("errors.As does not find the typed v2 exception")
+	if !errors.Is(err, sdkv2.ErrThrottled) || !errors.As(err, &typed) || typed.ErrorMessage() != "Rate exceeded for shard shardId-000000000000" {
+		t.Errorf("failure %v: want ErrThrottled and the v2 exception", err)
 	}
-	var op *smithy.OperationError
-	if !errors.As(err, &op) || op.Operation() != "PutRecords" {
-		t.Error("errors.As does not find the v2 OperationError")
+	if st := p.Stats(); st.Throttled != 1 || st.UserRecordsFailed != 1 {
+		t.Errorf("stats %+v", st)
 	}
 }
 
-func TestErrorsOfEveryKind(t *testing.T) {
-	netErr := &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
-	ctxErr := &smithy.OperationError{ServiceID: "Kinesis", OperationName: "PutRecords", Err: context.DeadlineExceeded}
-	plain := errors.New("something else")
+// TestNotRetryableFailsAtOnce checks that an API error no retry can cure
+// fails the record after one call, with ErrNotRetryable and the original v2
+// error in the failure.
+func TestNotRetryableFailsAtOnce(t *testing.T) {
+	notFound := &types.ResourceNotFoundException{Message: aws.String("Stream stream under account 123456789012 not found.")}
+	denied := &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "not authorized to perform kinesis:PutRecords", Fault: smithy.FaultClient}
 	cases := []struct {
-		name    string
-		err     error
-		code    string // "" means the error passes through unchanged
-		message string
-		status  int
+		name string
+		err  error
+		as   func(error) bool
 	}{
-		{"modeled", operationError("PutRecords", 400, "r", &types.ResourceNotFoundException{Message: aws.String("Stream s under account 1 not found.")}),
-			"ResourceNotFoundException", "Stream s under account 1 not found.", 400},
-		{"unmodeled", operationError("PutRecords", 500, "r", &smithy.GenericAPIError{Code: "InternalFailure", Message: "boom", Fault: smithy.FaultServer}),
-			"InternalFailure", "boom", 500},
-		{"bare API error", &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "no"}, "AccessDeniedException", "no", 0},
-		{"KMS", operationError("PutRecords", 400, "r", &types.KMSThrottlingException{Message: aws.String("slow down")}),
-			"KMSThrottlingException", "slow down", 400},
-		{"network", netErr, "", "", 0},
-		{"network in operation", &smithy.OperationError{ServiceID: "Kinesis", OperationName: "PutRecords", Err: netErr}, "", "", 0},
-		{"context", ctxErr, "", "", 0},
-		{"canceled", context.Canceled, "", "", 0},
-		{"plain", plain, "", "", 0},
+		{"ResourceNotFoundException", operationError("PutRecords", 400, "req-2", notFound), func(err error) bool {
+			var e *types.ResourceNotFoundException
+			return errors.As(err, &e) && e == notFound
+		}},
+		{"AccessDeniedException", operationError("PutRecords", 400, "req-3", denied), func(err error) bool {
+			var e smithy.APIError
+			return errors.As(err, &e) && e.ErrorCode() == "AccessDeniedException" && e.ErrorMessage() == denied.Message
+		}},
+		{"KMSDisabledException", operationError("PutRecords", 400, "req-4", &types.KMSDisabledException{Message: aws.String("disabled")}), func(err error) bool {
+			var e *types.KMSDisabledException
+			return errors.As(err, &e)
+		}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			for op, call := range map[string]func(*sdkv2.Adapter) error{
-				"PutRecords": func(a *sdkv2.Adapter) error { _, err := a.PutRecords(putInput()); return err },
-				"ListShards": func(a *sdkv2.Adapter) error {
-					_, err := a.ListShards(&v1kinesis.ListShardsInput{StreamName: aws.String("s")})
-					return err
-				},
-			} {
-				err := call(sdkv2.New(failingClient(c.err)))
-				if c.code == "" {
-					if err != c.err {
-						t.Errorf("%s: error %T (%v), want the original %T unchanged", op, err, err, c.err)
-					}
-					var ae awserr.Error
-					if errors.As(err, &ae) {
-						t.Errorf("%s: a non-API error became awserr.Error %q", op, ae.Code())
-					}
-					continue
-				}
-				var ae awserr.RequestFailure
-				if !errors.As(err, &ae) {
-					t.Fatalf("%s: error %T (%v) is no awserr.RequestFailure", op, err, err)
-				}
-				if ae.Code() != c.code || ae.Message() != c.message || ae.StatusCode() != c.status {
-					t.Errorf("%s: code %q message %q status %d; want %q %q %d", op,
-						ae.Code(), ae.Message(), ae.StatusCode(), c.code, c.message, c.status)
-				}
-				if !errors.Is(err, c.err) {
-					t.Errorf("%s: errors.Is does not find the original", op)
-				}
+			fake := &fakeKinesis{answer: failFirst(1000, c.err)}
+			m := &codeMetrics{}
+			cfg := testConfig(fake)
+			cfg.MaxAttempts = 5
+			cfg.Metrics = m
+			p, res := putOne(t, cfg)
+			if n := len(fake.putCalls()); n != 1 {
+				t.Errorf("%d PutRecords calls, want 1", n)
+			}
+			if len(res.failures) != 1 || len(res.successes) != 0 {
+				t.Fatalf("%d failures and %d successes, want 1 failure", len(res.failures), len(res.successes))
+			}
+			f := res.failures[0]
+			if !errors.Is(f.Err, sdkv2.ErrNotRetryable) || errors.Is(f.Err, sdkv2.ErrAttemptsExhausted) {
+				t.Errorf("failure %v: want ErrNotRetryable", f.Err)
+			}
+			if !c.as(f.Err) {
+				t.Errorf("failure %v: the v2 error is not reachable with errors.As", f.Err)
+			}
+			var op *smithy.OperationError
+			if !errors.As(f.Err, &op) || op.Operation() != "PutRecords" || !errors.Is(f.Err, c.err) {
+				t.Errorf("failure %v: the v2 OperationError is lost", f.Err)
+			}
+			if len(f.UserRecords) != 1 || f.UserRecords[0].PartitionKey() != "key" || string(f.UserRecords[0].Data()) != "data" {
+				t.Errorf("failure covers %v", f.UserRecords)
+			}
+			if got := m.get(); !slices.Equal(got, []string{c.name}) {
+				t.Errorf("PutError codes %q, want [%s]", got, c.name)
+			}
+			if st := p.Stats(); st.UserRecordsFailed != 1 || st.Throttled != 0 || st.Retries != 0 {
+				t.Errorf("stats %+v", st)
 			}
 		})
 	}
-
-	// The context error stays recognisable.
-	_, err := sdkv2.New(failingClient(ctxErr)).PutRecords(putInput())
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("errors.Is(DeadlineExceeded) false for %v", err)
-	}
-	var ne net.Error
-	_, err = sdkv2.New(failingClient(netErr)).PutRecords(putInput())
-	if !errors.As(err, &ne) {
-		t.Errorf("net.Error lost from %v", err)
-	}
 }
 
-func TestValidationErrorIsInvalidParameter(t *testing.T) {
-	invalid := smithy.InvalidParamsError{Context: "PutRecordsInput"}
-	invalid.Add(smithy.NewErrParamRequired("Records"))
-	orig := &smithy.OperationError{ServiceID: "Kinesis", OperationName: "PutRecords", Err: invalid}
-	_, err := sdkv2.New(failingClient(orig)).PutRecords(putInput())
-	var ae awserr.Error
-	if !errors.As(err, &ae) || ae.Code() != request.InvalidParameterErrCode {
-		t.Fatalf("error %T (%v), want awserr code %s", err, err, request.InvalidParameterErrCode)
+// TestInvalidParamsRetriesEntryByEntry checks that a multi-entry call the v2
+// client refuses before sending (smithy.InvalidParamsError) is tried again
+// entry by entry, so that only the bad entry fails.
+func TestInvalidParamsRetriesEntryByEntry(t *testing.T) {
+	const bad = "bad-key"
+	fake := &fakeKinesis{}
+	fake.answer = func(_ int, recs []sentRecord) (*kinesis.PutRecordsOutput, error) {
+		for i, r := range recs {
+			if r.PartitionKey == bad {
+				// What the v2 client's validation returns, wrapped as it
+				// wraps it.
+				return nil, &smithy.OperationError{ServiceID: "Kinesis", OperationName: "PutRecords", Err: missingData(i)}
+			}
+		}
+		return nil, nil
 	}
-	if !errors.Is(err, orig) {
-		t.Error("errors.Is does not find the v2 error")
+	cfg := testConfig(fake)
+	cfg.AggregateBatchCount = 1     // ten entries
+	cfg.FlushInterval = time.Minute // one call for them, at Stop
+	cfg.RecordMaxBufferedTime = -1  // (off)
+	cfg.MaxAttempts = 5             // a retry would show
+	p := sdkv2.New(cfg)
+	res := collect(p, true)
+	if err := p.Start(context.Background()); err != nil {
+		t.Fatal(err)
 	}
-}
+	for i := 0; i < 10; i++ {
+		key := fmt.Sprintf("key-%d", i)
+		if i == 4 {
+			key = bad
+		}
+		if err := p.Put(context.Background(), []byte(fmt.Sprint("data-", i)), key); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.Stop()
+	res.wait(t)
 
-// TestRealClientValidation checks the mapping with the error a real v2 client
-// gives when its own input validation fails (no request is sent).
-func TestRealClientValidation(t *testing.T) {
-	client := kinesis.New(kinesis.Options{Region: "us-east-1"})
-	_, err := sdkv2.New(client).PutRecords(&v1kinesis.PutRecordsInput{StreamName: aws.String("s")})
-	var ae awserr.Error
-	if !errors.As(err, &ae) || ae.Code() != request.InvalidParameterErrCode {
-		t.Fatalf("error %T (%v), want awserr code %s", err, err, request.InvalidParameterErrCode)
+	calls := fake.putCalls()
+	if len(calls) != 11 || len(calls[0].Records) != 10 {
+		t.Fatalf("%d calls (the first with %d entries), want one of 10 then 10 of one", len(calls), len(calls[0].Records))
 	}
+	for i, c := range calls[1:] {
+		if len(c.Records) != 1 {
+			t.Errorf("call %d has %d entries, want 1", i+2, len(c.Records))
+		}
+	}
+	if len(res.failures) != 1 {
+		t.Fatalf("%d failures, want 1", len(res.failures))
+	}
+	f := res.failures[0]
 	var invalid smithy.InvalidParamsError
-	if !errors.As(err, &invalid) {
-		t.Error("errors.As does not find smithy.InvalidParamsError")
+	if len(f.UserRecords) != 1 || f.UserRecords[0].PartitionKey() != bad ||
+		!errors.Is(f.Err, sdkv2.ErrNotRetryable) || !errors.As(f.Err, &invalid) {
+		t.Errorf("failure %v of %d user records: want the bad record alone, ErrNotRetryable and the InvalidParamsError", f.Err, len(f.UserRecords))
 	}
+	delivered := fake.delivered(t)
+	if len(delivered) != 9 || len(res.successes) != 9 {
+		t.Errorf("%d records delivered, %d successes, want 9", len(delivered), len(res.successes))
+	}
+	for _, r := range delivered {
+		if r.PartitionKey == bad {
+			t.Error("the bad record was delivered")
+		}
+	}
+}
+
+// missingData returns the error the v2 client's validation gives a
+// PutRecords input whose entry i has no Data, nested as it nests it.
+func missingData(i int) smithy.InvalidParamsError {
+	entry := smithy.InvalidParamsError{Context: "PutRecordsRequestEntry"}
+	entry.Add(smithy.NewErrParamRequired("Data"))
+	list := smithy.InvalidParamsError{Context: "PutRecordsRequestEntryList"}
+	list.AddNested(fmt.Sprintf("[%d]", i), entry)
+	input := smithy.InvalidParamsError{Context: "PutRecordsInput"}
+	input.AddNested("Records", list)
+	return input
+}
+
+// TestNetworkErrorsAreRetried checks that a call the v2 client could not make
+// (a reset connection) is retried, as an attempt, with the network error in
+// the failure when the attempts run out.
+func TestNetworkErrorsAreRetried(t *testing.T) {
+	reset := sendError("PutRecords", &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", syscall.ECONNRESET)})
+
+	t.Run("recovers", func(t *testing.T) {
+		fake := &fakeKinesis{answer: failFirst(2, reset)}
+		m := &codeMetrics{}
+		cfg := testConfig(fake)
+		cfg.MaxAttempts = 3
+		cfg.Metrics = m
+		p, res := putOne(t, cfg)
+		if len(res.failures) != 0 || len(res.successes) != 1 || res.successes[0].Attempts != 3 {
+			t.Fatalf("failures %v, successes %+v: want one success after 3 attempts", res.failures, res.successes)
+		}
+		if got := m.get(); !slices.Equal(got, []string{"ClientError", "ClientError"}) {
+			t.Errorf("PutError codes %q, want two ClientError", got)
+		}
+		if st := p.Stats(); st.Retries != 2 || st.Throttled != 0 || st.UserRecordsPut != 1 {
+			t.Errorf("stats %+v", st)
+		}
+	})
+
+	t.Run("attempts exhausted", func(t *testing.T) {
+		fake := &fakeKinesis{answer: failFirst(1000, reset)}
+		cfg := testConfig(fake)
+		cfg.MaxAttempts = 3
+		_, res := putOne(t, cfg)
+		if n := len(fake.putCalls()); n != 3 {
+			t.Errorf("%d calls, want 3", n)
+		}
+		if len(res.failures) != 1 {
+			t.Fatalf("%d failures, want 1", len(res.failures))
+		}
+		err := res.failures[0].Err
+		var ne net.Error
+		if !errors.Is(err, sdkv2.ErrAttemptsExhausted) || errors.Is(err, sdkv2.ErrNotRetryable) ||
+			!errors.Is(err, syscall.ECONNRESET) || !errors.As(err, &ne) {
+			t.Errorf("failure %v: want ErrAttemptsExhausted with the network error", err)
+		}
+	})
+
+	t.Run("server error", func(t *testing.T) {
+		internal := operationError("PutRecords", 500, "req-5", &smithy.GenericAPIError{Code: "InternalFailure", Message: "boom", Fault: smithy.FaultServer})
+		fake := &fakeKinesis{answer: failFirst(1, internal)}
+		cfg := testConfig(fake)
+		cfg.MaxAttempts = 2
+		_, res := putOne(t, cfg)
+		if len(res.failures) != 0 || len(res.successes) != 1 || res.successes[0].Attempts != 2 {
+			t.Fatalf("failures %v, successes %+v: want one success after 2 attempts", res.failures, res.successes)
+		}
+	})
 }

@@ -2,119 +2,258 @@ package sdkv2_test
 
 import (
 	"context"
+	"crypto/md5"
 	"errors"
 	"fmt"
 	"io"
 	"log"
+	"log/slog"
+	"math/big"
+	"os"
+	"sort"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
-	"github.com/aws/aws-sdk-go/aws/awserr"
-	v1kinesis "github.com/aws/aws-sdk-go/service/kinesis"
-	"github.com/aws/smithy-go"
 
-	producer "github.com/kplgo/producer"
 	"github.com/kplgo/producer/deaggregator"
 	"github.com/kplgo/producer/sdkv2"
 )
 
-// exampleStream stands in for a v2 *kinesis.Client: a stream of one shard
-// that keeps what it is sent.
-type exampleStream struct {
+// memoryKinesis stands in for *kinesis.Client so that the examples run
+// offline: it answers PutRecords as Kinesis does, each record on the shard
+// that owns its hash key, keeps what it was sent, and lists its shards.
+type memoryKinesis struct {
+	shards []types.Shard
+	hang   bool // PutRecords waits for the end of its context, as for a server that never answers
+
 	mu      sync.Mutex
-	records []types.PutRecordsRequestEntry
+	entries []types.PutRecordsRequestEntry
 }
 
-func (s *exampleStream) PutRecords(_ context.Context, in *kinesis.PutRecordsInput, _ ...func(*kinesis.Options)) (*kinesis.PutRecordsOutput, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func newMemoryKinesis(shardCount int) *memoryKinesis {
+	shards, _, _ := sdkv2.StaticGetShardsFunc(shardCount)(context.Background(), nil)
+	return &memoryKinesis{shards: shards}
+}
+
+func (m *memoryKinesis) PutRecords(ctx context.Context, in *kinesis.PutRecordsInput, _ ...func(*kinesis.Options)) (*kinesis.PutRecordsOutput, error) {
+	if m.hang {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	out := &kinesis.PutRecordsOutput{FailedRecordCount: aws.Int32(0)}
 	for _, e := range in.Records {
-		s.records = append(s.records, e)
+		// The producer reuses an input's memory once PutRecords returns:
+		// keep copies.
+		m.entries = append(m.entries, types.PutRecordsRequestEntry{
+			Data:            append([]byte(nil), e.Data...),
+			PartitionKey:    aws.String(aws.ToString(e.PartitionKey)),
+			ExplicitHashKey: aws.String(aws.ToString(e.ExplicitHashKey)),
+		})
 		out.Records = append(out.Records, types.PutRecordsResultEntry{
-			ShardId:        aws.String("shardId-000000000000"),
-			SequenceNumber: aws.String(fmt.Sprint(len(s.records))),
+			ShardId:        aws.String(m.shardOf(aws.ToString(e.PartitionKey), aws.ToString(e.ExplicitHashKey))),
+			SequenceNumber: aws.String(fmt.Sprint(len(m.entries))),
 		})
 	}
 	return out, nil
 }
 
-func (s *exampleStream) ListShards(context.Context, *kinesis.ListShardsInput, ...func(*kinesis.Options)) (*kinesis.ListShardsOutput, error) {
-	return &kinesis.ListShardsOutput{Shards: []types.Shard{{
-		ShardId:             aws.String("shardId-000000000000"),
-		HashKeyRange:        &types.HashKeyRange{StartingHashKey: aws.String("0"), EndingHashKey: aws.String("340282366920938463463374607431768211455")},
-		SequenceNumberRange: &types.SequenceNumberRange{StartingSequenceNumber: aws.String("1")},
-	}}}, nil
+// ListShards serves the shards in pages of two.
+func (m *memoryKinesis) ListShards(_ context.Context, in *kinesis.ListShardsInput, _ ...func(*kinesis.Options)) (*kinesis.ListShardsOutput, error) {
+	start := 0
+	if in.NextToken != nil {
+		fmt.Sscan(*in.NextToken, &start)
+	}
+	end := min(start+2, len(m.shards))
+	out := &kinesis.ListShardsOutput{Shards: m.shards[start:end]}
+	if end < len(m.shards) {
+		out.NextToken = aws.String(fmt.Sprint(end))
+	}
+	return out, nil
 }
 
-// A producer writing through an aws-sdk-go-v2 client. With a real client,
-// client would be kinesis.NewFromConfig(cfg).
-func Example() {
-	client := &exampleStream{}
-	p := producer.New(&producer.Config{
-		StreamName: "events",
-		Client:     sdkv2.New(client),
-		GetShards:  sdkv2.GetShards(client, "events"),
-		Logger:     producer.Standard(log.New(io.Discard, "", 0)),
-	})
-	if err := p.Start(); err != nil {
-		fmt.Println("start:", err)
-		return
+// shardOf returns the shard Kinesis stores a record on: the one whose range
+// holds its explicit hash key, else the MD5 of its partition key.
+func (m *memoryKinesis) shardOf(key, explicitHashKey string) string {
+	h, ok := new(big.Int).SetString(explicitHashKey, 10)
+	if !ok {
+		sum := md5.Sum([]byte(key))
+		h = new(big.Int).SetBytes(sum[:])
 	}
-	for _, user := range []string{"alice", "bob", "carol"} {
-		if err := p.Put([]byte("hello "+user), user); err != nil {
-			fmt.Println("put:", err)
+	for _, s := range m.shards {
+		lo, _ := new(big.Int).SetString(*s.HashKeyRange.StartingHashKey, 10)
+		hi, _ := new(big.Int).SetString(*s.HashKeyRange.EndingHashKey, 10)
+		if h.Cmp(lo) >= 0 && h.Cmp(hi) <= 0 {
+			return *s.ShardId
+		}
+	}
+	return ""
+}
+
+// userRecordsByShard deaggregates what was sent, as a consumer would.
+func (m *memoryKinesis) userRecordsByShard() map[string][]deaggregator.Record {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[string][]deaggregator.Record{}
+	for _, e := range m.entries {
+		recs, err := deaggregator.Deaggregate(e.Data, *e.PartitionKey, *e.ExplicitHashKey)
+		if err != nil {
+			panic(err)
+		}
+		shard := m.shardOf(*e.PartitionKey, *e.ExplicitHashKey)
+		out[shard] = append(out[shard], recs...)
+	}
+	return out
+}
+
+// quiet keeps the examples' output to what they print.
+var quiet = sdkv2.Standard(log.New(io.Discard, "", 0))
+
+func Example() {
+	ctx := context.Background()
+	// In a program:
+	//	cfg, err := config.LoadDefaultConfig(ctx)
+	//	client := kinesis.NewFromConfig(cfg)
+	client := newMemoryKinesis(1)
+
+	p := sdkv2.New(&sdkv2.Config{
+		StreamName: "orders",
+		Client:     client,
+		Logger:     quiet,
+	})
+	failures := p.NotifyFailures()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for f := range failures {
+			log.Printf("%d records failed: %v", len(f.UserRecords), f.Err)
+		}
+	}()
+	if err := p.Start(ctx); err != nil {
+		log.Fatal(err)
+	}
+	for i := 0; i < 1000; i++ {
+		data := []byte(fmt.Sprintf(`{"order":%d}`, i))
+		if err := p.Put(ctx, data, fmt.Sprintf("customer-%d", i%50)); err != nil {
+			log.Fatal(err)
+		}
+	}
+	p.Stop() // sends what is buffered and waits for it
+	<-done   // the failure channel is closed after Stop
+
+	fmt.Println("delivered:", p.Stats().UserRecordsPut, "outstanding:", p.Outstanding())
+	// Output:
+	// delivered: 1000 outstanding: 0
+}
+
+// With a shard map, user records are aggregated per shard, so that consumers
+// built on the KCL accept every aggregate.
+func ExampleGetKinesisShardsFunc() {
+	ctx := context.Background()
+	client := newMemoryKinesis(4) // in a program: kinesis.NewFromConfig(cfg)
+
+	p := sdkv2.New(&sdkv2.Config{
+		StreamName: "orders",
+		Client:     client,
+		GetShards:  sdkv2.GetKinesisShardsFunc(client, "orders"),
+		Logger:     quiet,
+	})
+	if err := p.Start(ctx); err != nil {
+		log.Fatal(err)
+	}
+	for i := 0; i < 1000; i++ {
+		if err := p.Put(ctx, []byte(fmt.Sprint("event-", i)), fmt.Sprint("device-", i)); err != nil {
+			log.Fatal(err)
 		}
 	}
 	p.Stop()
 
-	for _, r := range client.records {
-		users, err := deaggregator.Deaggregate(r.Data, aws.ToString(r.PartitionKey), aws.ToString(r.ExplicitHashKey))
-		if err != nil {
-			fmt.Println("deaggregate:", err)
-			return
+	byShard := client.userRecordsByShard()
+	var shards []string
+	for s := range byShard {
+		shards = append(shards, s)
+	}
+	sort.Strings(shards)
+	for _, s := range shards {
+		misplaced := 0
+		for _, r := range byShard[s] {
+			if client.shardOf(r.PartitionKey, r.ExplicitHashKey) != s {
+				misplaced++
+			}
 		}
-		fmt.Printf("one Kinesis record with %d user records:\n", len(users))
-		for _, u := range users {
-			fmt.Printf("  %s: %s\n", u.PartitionKey, u.Data)
-		}
+		fmt.Printf("%s: %d user records, %d misplaced\n", s, len(byShard[s]), misplaced)
 	}
 	// Output:
-	// one Kinesis record with 3 user records:
-	//   alice: hello alice
-	//   bob: hello bob
-	//   carol: hello carol
+	// shardId-000000000000: 257 user records, 0 misplaced
+	// shardId-000000000001: 244 user records, 0 misplaced
+	// shardId-000000000002: 237 user records, 0 misplaced
+	// shardId-000000000003: 262 user records, 0 misplaced
 }
 
-// throttledClient answers every PutRecords as Kinesis does when the shard is
-// over its limit.
-type throttledClient struct{ exampleStream }
+// Shutdown gives up on what is not delivered when its context ends: the
+// records come out on NotifyFailures.
+func ExampleProducer_Shutdown() {
+	client := newMemoryKinesis(1)
+	client.hang = true // a stream that never answers
 
-func (*throttledClient) PutRecords(context.Context, *kinesis.PutRecordsInput, ...func(*kinesis.Options)) (*kinesis.PutRecordsOutput, error) {
-	return nil, &smithy.OperationError{
-		ServiceID:     "Kinesis",
-		OperationName: "PutRecords",
-		Err:           &types.ProvisionedThroughputExceededException{Message: aws.String("Rate exceeded")},
+	p := sdkv2.New(&sdkv2.Config{StreamName: "orders", Client: client, Logger: quiet})
+	failures := p.NotifyFailures()
+	if err := p.Start(context.Background()); err != nil {
+		log.Fatal(err)
 	}
-}
-
-// An error of the v2 client comes out as a v1 awserr.Error with the same
-// code, and still holds the v2 error.
-func ExampleNew() {
-	a := sdkv2.New(&throttledClient{})
-	_, err := a.PutRecords(&v1kinesis.PutRecordsInput{})
-
-	var ae awserr.Error
-	if errors.As(err, &ae) {
-		fmt.Println("code:", ae.Code())
-		fmt.Println("message:", ae.Message())
+	for i := 0; i < 3; i++ {
+		if err := p.Put(context.Background(), []byte(fmt.Sprint("order-", i)), "customer-1"); err != nil {
+			log.Fatal(err)
+		}
 	}
-	var v2err *types.ProvisionedThroughputExceededException
-	fmt.Println("v2 error kept:", errors.As(err, &v2err))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	err := p.Shutdown(ctx)
+	fmt.Println(err)
+	fmt.Println(errors.Is(err, sdkv2.ErrStopDeadline), errors.Is(err, context.DeadlineExceeded))
+	failed := 0
+	for f := range failures {
+		if errors.Is(f.Err, sdkv2.ErrStopDeadline) {
+			failed += len(f.UserRecords)
+		}
+	}
+	fmt.Println("failed:", failed)
 	// Output:
-	// code: ProvisionedThroughputExceededException
-	// message: Rate exceeded
-	// v2 error kept: true
+	// kinesis producer: stopped before delivery: 3 user records not delivered: context deadline exceeded
+	// true true
+	// failed: 3
+}
+
+// Slog sends the producer's log lines to a log/slog logger.
+func ExampleSlog() {
+	logger := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey {
+				return slog.Attr{} // for a stable output
+			}
+			return a
+		},
+	}))
+	client := newMemoryKinesis(2)
+	p := sdkv2.New(&sdkv2.Config{
+		StreamName: "orders",
+		Client:     client,
+		GetShards:  sdkv2.GetKinesisShardsFunc(client, "orders"),
+		Logger:     sdkv2.Slog(logger),
+	})
+	if err := p.Start(context.Background()); err != nil {
+		log.Fatal(err)
+	}
+	if err := p.Put(context.Background(), []byte("hello"), "customer-1"); err != nil {
+		log.Fatal(err)
+	}
+	p.Stop()
+	// Output:
+	// level=INFO msg="producer started" stream=orders shards=2
+	// level=INFO msg="producer stopped" stream=orders user_records_put=1 user_records_failed=0
 }

@@ -5,22 +5,24 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand"
-	"reflect"
+	"math/big"
+	"math/rand/v2"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
-	"github.com/aws/aws-sdk-go/aws/awserr"
-	v1kinesis "github.com/aws/aws-sdk-go/service/kinesis"
 
-	producer "github.com/kplgo/producer"
-	"github.com/kplgo/producer/deaggregator"
 	"github.com/kplgo/producer/internal/kinesistest"
 	"github.com/kplgo/producer/sdkv2"
 )
+
+// The tests of this file run against a local Kinesis server (kinesalite,
+// started by internal/kinesistest). They talk to it through real
+// aws-sdk-go-v2 clients only; the stream is read back with kinesistest's
+// reader.
 
 func TestMain(m *testing.M) { kinesistest.Main(m) }
 
@@ -38,225 +40,185 @@ func v2Client(srv *kinesistest.Server) *kinesis.Client {
 	})
 }
 
-// TestRealServerListShards checks that the Adapter's ListShards over a v2
-// client answers exactly what a v1 client gets from the same server.
-func TestRealServerListShards(t *testing.T) {
-	t.Parallel()
-	srv := kinesistest.Shared(t)
-	stream := srv.CreateStream(t, 4)
-	v1 := srv.Client(t, nil)
-	a := sdkv2.New(v2Client(srv))
-
-	in := &v1kinesis.ListShardsInput{StreamName: aws.String(stream)}
-	want, err := v1.ListShards(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := a.ListShardsWithContext(context.Background(), in)
-	if err != nil {
-		t.Fatalf("ListShards through the v2 client: %v", err)
-	}
-	if len(got.Shards) != 4 {
-		t.Fatalf("%d shards, want 4", len(got.Shards))
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("ListShards through the v2 client:\n got %s\nwant %s", dump(got), dump(want))
-	}
-
-	shards, updated, err := sdkv2.GetShards(v2Client(srv), stream)(nil)
-	if err != nil || !updated || len(shards) != 4 {
-		t.Fatalf("GetShards: %d shards, updated %v, err %v", len(shards), updated, err)
-	}
-}
-
-// TestRealServerErrors checks the mapping of an error answer of the real
-// server, as the v2 client reports it.
-func TestRealServerErrors(t *testing.T) {
-	t.Parallel()
-	srv := kinesistest.Shared(t)
-	a := sdkv2.New(v2Client(srv))
-	missing := kinesistest.StreamName(t)
-	check := func(op string, err error) {
-		t.Helper()
-		var rf awserr.RequestFailure
-		if !errors.As(err, &rf) {
-			t.Fatalf("%s: error %T (%v) is no awserr.RequestFailure", op, err, err)
-		}
-		if rf.Code() != "ResourceNotFoundException" || rf.Message() == "" || rf.StatusCode() != 400 {
-			t.Errorf("%s: code %q message %q status %d", op, rf.Code(), rf.Message(), rf.StatusCode())
-		}
-		var typed *types.ResourceNotFoundException
-		if !errors.As(err, &typed) || typed.ErrorMessage() != rf.Message() {
-			t.Errorf("%s: the typed v2 error is lost from %v", op, err)
-		}
-	}
-	_, err := a.PutRecords(&v1kinesis.PutRecordsInput{
-		StreamName: aws.String(missing),
-		Records:    []*v1kinesis.PutRecordsRequestEntry{{Data: []byte("d"), PartitionKey: aws.String("k")}},
-	})
-	check("PutRecords", err)
-	_, err = a.ListShards(&v1kinesis.ListShardsInput{StreamName: aws.String(missing)})
-	check("ListShards", err)
-
-	// The producer gives up on it at once, as for a v1 client.
-	p := producer.New(&producer.Config{StreamName: missing, Client: a, FlushInterval: 10 * time.Millisecond, Logger: quietLogger()})
-	failures := p.NotifyFailures()
-	if err := p.Start(); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.Put([]byte("data"), "key"); err != nil {
-		t.Fatal(err)
-	}
-	p.Stop()
-	n := 0
-	for f := range failures {
-		n++
-		if !errors.Is(f.Err, producer.ErrNotRetryable) {
-			t.Errorf("failure %v does not wrap ErrNotRetryable", f.Err)
-		}
-	}
-	if n != 1 {
-		t.Errorf("%d failures, want 1", n)
-	}
-}
-
-// TestRealServerPutRecords checks a direct PutRecords through the Adapter:
-// every answer entry is in the position of its record, on the shard its
-// hash key belongs to.
-func TestRealServerPutRecords(t *testing.T) {
-	t.Parallel()
-	srv := kinesistest.Shared(t)
-	stream := srv.CreateStream(t, 4)
-	v1 := srv.Client(t, nil)
-	shards := kinesistest.Shards(t, v1, stream)
-
-	var entries []*v1kinesis.PutRecordsRequestEntry
-	for i := 0; i < 100; i++ {
-		entries = append(entries, &v1kinesis.PutRecordsRequestEntry{
-			Data:         []byte(fmt.Sprintf("data-%03d", i)),
-			PartitionKey: aws.String(fmt.Sprintf("key-%03d", i)),
-		})
-	}
-	// One record goes by explicit hash key to the last shard.
-	entries[7].ExplicitHashKey = aws.String("340282366920938463463374607431768211455")
-	out, err := sdkv2.New(v2Client(srv)).PutRecords(&v1kinesis.PutRecordsInput{StreamName: aws.String(stream), Records: entries})
-	if err != nil {
-		t.Fatalf("PutRecords through the v2 client: %v", err)
-	}
-	if aws.ToInt64(out.FailedRecordCount) != 0 || len(out.Records) != len(entries) {
-		t.Fatalf("FailedRecordCount %d, %d result entries for %d records",
-			aws.ToInt64(out.FailedRecordCount), len(out.Records), len(entries))
-	}
-	seqs := map[string]int{}
-	for i, r := range out.Records {
-		hash := kinesistest.HashKey(*entries[i].PartitionKey)
-		if entries[i].ExplicitHashKey != nil {
-			hash.SetString(*entries[i].ExplicitHashKey, 10)
-		}
-		want := kinesistest.ShardForHashKey(shards, hash)
-		if aws.ToString(r.ShardId) != aws.ToString(want.ShardId) || aws.ToString(r.SequenceNumber) == "" || r.ErrorCode != nil {
-			t.Errorf("entry %d: %s, want shard %s", i, dump(r), aws.ToString(want.ShardId))
-		}
-		seqs[aws.ToString(r.SequenceNumber)] = i
-	}
-	for _, rec := range kinesistest.ReadAll(t, v1, stream) {
-		i, ok := seqs[rec.SequenceNumber]
-		if !ok {
-			t.Errorf("read a record with unknown sequence number %s", rec.SequenceNumber)
-			continue
-		}
-		if rec.PartitionKey != *entries[i].PartitionKey || !bytes.Equal(rec.Data, entries[i].Data) {
-			t.Errorf("sequence number %s is %q/%q, the answer gave it to %q/%q",
-				rec.SequenceNumber, rec.PartitionKey, rec.Data, *entries[i].PartitionKey, entries[i].Data)
-		}
-		delete(seqs, rec.SequenceNumber)
-	}
-	if len(seqs) != 0 {
-		t.Errorf("%d records not read back", len(seqs))
-	}
-}
-
 // TestRealServerProducer runs a producer whose every call goes through a real
-// v2 client, reads the stream back with a v1 client, and checks that every
-// user record arrived once, intact, on the shard its partition key hashes to.
+// v2 client, with a shard map, and reads the stream back as a KCL 2.x
+// consumer would: every user record must arrive exactly once, intact, with
+// its key and explicit hash key, on the shard its hash key belongs to, at
+// the sequence number its success reported.
 func TestRealServerProducer(t *testing.T) {
 	t.Parallel()
-	const n = 5000
+	const (
+		nPut  = 3000 // with Put
+		nUser = 500  // with PutUserRecord and an explicit hash key
+	)
 	srv := kinesistest.Shared(t)
 	stream := srv.CreateStream(t, 4)
 	client := v2Client(srv)
+	ctx := context.Background()
 
-	p := producer.New(&producer.Config{
+	p := sdkv2.New(&sdkv2.Config{
 		StreamName:    stream,
-		Client:        sdkv2.New(client),
-		GetShards:     sdkv2.GetShards(client, stream),
+		Client:        client,
+		GetShards:     sdkv2.GetKinesisShardsFunc(client, stream),
 		FlushInterval: 50 * time.Millisecond,
 		Logger:        quietLogger(),
 	})
-	failures := p.NotifyFailures()
-	if err := p.Start(); err != nil {
+	res := collect(p, true)
+	if err := p.Start(ctx); err != nil {
 		t.Fatalf("Start: %v", err)
 	}
-	done := make(chan int)
-	go func() {
-		failed := 0
-		for f := range failures {
-			failed += len(f.UserRecords)
-			t.Errorf("failure: %v", f)
-		}
-		done <- failed
-	}()
 
-	rng := rand.New(rand.NewSource(1))
-	want := make(map[string][]byte, n)
-	for i := 0; i < n; i++ {
-		key := fmt.Sprintf("user-%05d-%x", i, rng.Uint32())
-		data := make([]byte, 1+rng.Intn(400))
-		rng.Read(data)
-		want[key] = data
-		if err := p.Put(data, key); err != nil {
-			t.Fatalf("Put %d: %v", i, err)
+	type want struct {
+		data []byte
+		ehk  *big.Int
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	wanted := make(map[string]want, nPut+nUser) // by partition key
+	for i := 0; i < nPut+nUser; i++ {
+		data := make([]byte, 1+rng.IntN(400))
+		for j := range data {
+			data[j] = byte(rng.Uint32())
+		}
+		if i < nPut {
+			key := fmt.Sprintf("user-%05d-%x", i, rng.Uint32())
+			wanted[key] = want{data: data}
+			if err := p.Put(ctx, data, key); err != nil {
+				t.Fatalf("Put %d: %v", i, err)
+			}
+			continue
+		}
+		r := &userRecord{key: fmt.Sprintf("ehk-%05d", i), hash: kinesistest.RandomHash(rng), data: data}
+		wanted[r.key] = want{data: data, ehk: r.hash}
+		if err := p.PutUserRecord(ctx, r); err != nil {
+			t.Fatalf("PutUserRecord %d: %v", i, err)
 		}
 	}
 	p.Stop()
-	if failed := <-done; failed != 0 {
-		t.Fatalf("%d user records failed", failed)
+	res.wait(t)
+	for _, f := range res.failures {
+		t.Errorf("failure of %d user records: %v", len(f.UserRecords), f.Err)
+	}
+	if len(res.failures) > 0 {
+		t.FailNow()
+	}
+	type place struct{ shard, seq string }
+	acked := make(map[string]place, len(wanted))
+	for _, s := range res.successes {
+		for _, u := range s.UserRecords {
+			acked[u.PartitionKey()] = place{s.ShardID, s.SequenceNumber}
+		}
+	}
+	if st := p.Stats(); st.UserRecordsPut != nPut+nUser || st.UserRecordsFailed != 0 || len(acked) != nPut+nUser {
+		t.Errorf("stats %+v, %d user records acknowledged; want %d put", st, len(acked), nPut+nUser)
 	}
 
-	v1 := srv.Client(t, nil)
-	shards := kinesistest.Shards(t, v1, stream)
-	records := kinesistest.ReadAll(t, v1, stream)
-	seen := make(map[string]bool, n)
-	aggregated := 0
-	for _, r := range records {
-		if deaggregator.IsAggregated(r.Data) {
-			aggregated++
+	shards, _, err := sdkv2.GetKinesisShardsFunc(client, stream)(ctx, nil)
+	if err != nil || len(shards) != 4 {
+		t.Fatalf("listing %d shards: %v", len(shards), err)
+	}
+	view := kinesistest.ReadKCL2(t, srv.Client(t, nil), stream)
+	if view.DroppedAggregates != 0 || view.DroppedUserRecords != 0 || view.Malformed != 0 || view.BadHashKeys != 0 {
+		t.Errorf("a KCL consumer loses records: %v", view)
+	}
+	seen := make(map[string]bool, len(wanted))
+	for _, r := range view.Records {
+		w, ok := wanted[r.PartitionKey]
+		switch {
+		case !ok:
+			t.Errorf("read a user record of unknown key %q", r.PartitionKey)
+			continue
+		case seen[r.PartitionKey]:
+			t.Errorf("user record %q read twice", r.PartitionKey)
+		case !bytes.Equal(r.Data, w.data):
+			t.Errorf("user record %q: data differs", r.PartitionKey)
 		}
-		users, err := deaggregator.Deaggregate(r.Data, r.PartitionKey, "")
-		if err != nil {
-			t.Fatalf("record %s on %s: %v", r.SequenceNumber, r.ShardID, err)
-		}
-		for _, u := range users {
-			data, ok := want[u.PartitionKey]
-			switch {
-			case !ok:
-				t.Errorf("unknown user record %q", u.PartitionKey)
-			case seen[u.PartitionKey]:
-				t.Errorf("user record %q read twice", u.PartitionKey)
-			case !bytes.Equal(u.Data, data):
-				t.Errorf("user record %q: data differs", u.PartitionKey)
+		seen[r.PartitionKey] = true
+		ehk := ""
+		if w.ehk != nil {
+			ehk = w.ehk.String()
+			// GetRecords gives no explicit hash key for a plain record.
+			if r.Aggregated && r.ExplicitHashKey != ehk {
+				t.Errorf("user record %q: explicit hash key %q, want %s", r.PartitionKey, r.ExplicitHashKey, ehk)
 			}
-			seen[u.PartitionKey] = true
-			if sh := kinesistest.ShardForHashKey(shards, kinesistest.HashKey(u.PartitionKey)); sh == nil || aws.ToString(sh.ShardId) != r.ShardID {
-				t.Errorf("user record %q is on %s, its hash key belongs to %v", u.PartitionKey, r.ShardID, sh)
-			}
+		}
+		if want := shardOf(shards, r.PartitionKey, ehk); r.ShardID != want {
+			t.Errorf("user record %q is on %s, its hash key belongs to %s", r.PartitionKey, r.ShardID, want)
+		}
+		if a := acked[r.PartitionKey]; a.shard != r.ShardID || a.seq != r.SequenceNumber {
+			t.Errorf("user record %q is at %s/%s, its success said %s/%s", r.PartitionKey, r.ShardID, r.SequenceNumber, a.shard, a.seq)
 		}
 	}
-	if len(seen) != n {
-		t.Errorf("read %d user records, put %d", len(seen), n)
+	if len(seen) != len(wanted) {
+		t.Errorf("read %d user records, put %d", len(seen), len(wanted))
 	}
-	if aggregated == 0 {
-		t.Errorf("none of %d Kinesis records was aggregated", len(records))
+	if view.Aggregates == 0 {
+		t.Errorf("none of %d Kinesis records was aggregated", view.KinesisRecords)
 	}
-	t.Logf("%d user records in %d Kinesis records (%d aggregated) over %d shards", n, len(records), aggregated, len(shards))
+	t.Logf("%d user records in %d Kinesis records (%d aggregates) over %d shards",
+		len(view.Records), view.KinesisRecords, view.Aggregates, len(shards))
+}
+
+// TestRealServerShardListing lists the shards of a real stream through the
+// v2 client.
+func TestRealServerShardListing(t *testing.T) {
+	t.Parallel()
+	srv := kinesistest.Shared(t)
+	stream := srv.CreateStream(t, 5)
+	get := sdkv2.GetKinesisShardsFunc(v2Client(srv), stream)
+	shards, changed, err := get(context.Background(), nil)
+	if err != nil || !changed || len(shards) != 5 {
+		t.Fatalf("%d shards, changed %v, err %v; want 5, true, nil", len(shards), changed, err)
+	}
+	prev := big.NewInt(-1)
+	for _, s := range shards {
+		lo, _ := new(big.Int).SetString(aws.ToString(s.HashKeyRange.StartingHashKey), 10)
+		if lo == nil || lo.Cmp(prev) <= 0 {
+			t.Errorf("shards not sorted by hash range: %s", ids(shards))
+		}
+		prev = lo
+	}
+	again, changed, err := get(context.Background(), shards)
+	if err != nil || changed || again != nil {
+		t.Errorf("listing again: %d shards, changed %v, err %v; want none, false, nil", len(again), changed, err)
+	}
+}
+
+// TestRealServerMissingStream checks the errors of a real server for a
+// stream that does not exist: Start fails with ErrShardListing, and without a
+// shard map the record fails at once, not retried, with the v2 error.
+func TestRealServerMissingStream(t *testing.T) {
+	t.Parallel()
+	srv := kinesistest.Shared(t)
+	client := v2Client(srv)
+	missing := kinesistest.StreamName(t)
+
+	p := sdkv2.New(&sdkv2.Config{StreamName: missing, Client: client, GetShards: sdkv2.GetKinesisShardsFunc(client, missing), Logger: quietLogger()})
+	err := p.Start(context.Background())
+	var notFound *types.ResourceNotFoundException
+	if !errors.Is(err, sdkv2.ErrShardListing) || !errors.As(err, &notFound) {
+		t.Errorf("Start: %v, want ErrShardListing with the ResourceNotFoundException", err)
+	}
+	p.Stop()
+
+	p = sdkv2.New(&sdkv2.Config{StreamName: missing, Client: client, FlushInterval: 10 * time.Millisecond, MaxAttempts: 5, Logger: quietLogger()})
+	res := collect(p, false)
+	if err := p.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Put(context.Background(), []byte("data"), "key"); err != nil {
+		t.Fatal(err)
+	}
+	p.Stop()
+	res.wait(t)
+	if len(res.failures) != 1 {
+		t.Fatalf("%d failures, want 1", len(res.failures))
+	}
+	err = res.failures[0].Err
+	var re *awshttp.ResponseError
+	if !errors.Is(err, sdkv2.ErrNotRetryable) || !errors.As(err, &notFound) || !errors.As(err, &re) || re.HTTPStatusCode() != 400 {
+		t.Errorf("failure %v: want ErrNotRetryable, the ResourceNotFoundException and status 400", err)
+	}
+	if st := p.Stats(); st.Requests != 1 || st.UserRecordsFailed != 1 {
+		t.Errorf("%d requests, %d failed user records; want 1 and 1", st.Requests, st.UserRecordsFailed)
+	}
 }

@@ -134,6 +134,10 @@ type Logger = engine.Logger
 // LogValue is one key=value pair of a log line.
 type LogValue = engine.LogValue
 
+// StdLogger is a Logger over a standard library *log.Logger. Lines read
+// `msg key=value ... err="..."`.
+type StdLogger = engine.StdLogger
+
 // Standard returns a Logger that writes to l, or to os.Stderr with the prefix
 // "kinesis-producer: " when l is nil. It is the default Config.Logger.
 func Standard(l *log.Logger) Logger { return engine.Standard(l) }

@@ -1,194 +1,226 @@
 package sdkv2_test
 
 import (
-	"errors"
+	"bytes"
+	"context"
 	"fmt"
-	"io"
-	"log"
-	"net"
-	"os"
+	"math/big"
 	"sync"
-	"syscall"
 	"testing"
-	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
-	"github.com/aws/aws-sdk-go/aws"
-	"github.com/aws/smithy-go"
 
-	producer "github.com/kplgo/producer"
 	"github.com/kplgo/producer/sdkv2"
 )
 
-func quietLogger() producer.Logger { return producer.Standard(log.New(io.Discard, "", 0)) }
-
-// TestProducerRetriesTheRightEntries runs a producer over the Adapter with a
-// fake v2 client that fails some entries of a PutRecords answer: exactly
-// those records must be sent again, and every success must carry the shard
-// and sequence number the answer gave its entry.
+// TestProducerRetriesTheRightEntries runs a producer over a fake v2 client
+// whose answers fail some entries of each PutRecords call: exactly those
+// entries must be sent again, every other entry once, and every success must
+// carry the shard and sequence number that the answer gave its entry.
 func TestProducerRetriesTheRightEntries(t *testing.T) {
-	const n = 40
-	failOnce := map[string]bool{}
-	for i := 1; i < n; i += 3 {
-		failOnce[fmt.Sprintf("key-%02d", i)] = true
-	}
-	var mu sync.Mutex
-	sends := map[string]int{}
-	fake := &fakeClient{putFunc: func(in *kinesis.PutRecordsInput) (*kinesis.PutRecordsOutput, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		out := &kinesis.PutRecordsOutput{FailedRecordCount: aws.Int32(0)}
-		for _, e := range in.Records {
-			key := aws.StringValue(e.PartitionKey)
-			sends[key]++
-			if failOnce[key] && sends[key] == 1 {
-				*out.FailedRecordCount++
-				out.Records = append(out.Records, types.PutRecordsResultEntry{
-					ErrorCode:    aws.String("ProvisionedThroughputExceededException"),
-					ErrorMessage: aws.String("Rate exceeded"),
-				})
-				continue
+	for _, shardMap := range []bool{false, true} {
+		t.Run(fmt.Sprintf("shardMap=%v", shardMap), func(t *testing.T) {
+			const n = 600
+			fake := &fakeKinesis{}
+			cfg := testConfig(fake)
+			if shardMap {
+				// Aggregates of several user records, each of one shard.
+				fake.shards = staticShards(t, 4)
+				cfg.GetShards = sdkv2.GetKinesisShardsFunc(fake, "stream")
+				cfg.AggregateBatchCount = 7
+			} else {
+				cfg.AggregateBatchCount = 1 // every user record a Kinesis record of its own
 			}
-			out.Records = append(out.Records, types.PutRecordsResultEntry{
-				ShardId:        aws.String("shardId-" + key),
-				SequenceNumber: aws.String("seq-" + key),
-			})
-		}
-		return out, nil
-	}}
-	p := producer.New(&producer.Config{
-		StreamName:          "stream",
-		Client:              sdkv2.New(fake),
-		AggregateBatchCount: 1, // every user record is a Kinesis record of its own
-		FlushInterval:       20 * time.Millisecond,
-		RetryBackoffMin:     time.Millisecond,
-		RetryBackoffMax:     2 * time.Millisecond,
-		Logger:              quietLogger(),
-	})
-	failures := p.NotifyFailures()
-	successes := p.NotifySuccesses()
-	if err := p.Start(); err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i < n; i++ {
-		if err := p.Put([]byte(fmt.Sprintf("data-%02d", i)), fmt.Sprintf("key-%02d", i)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	p.Stop()
-	for f := range failures {
-		t.Errorf("failure: %v", f)
-	}
-	acked := map[string]bool{}
-	for s := range successes {
-		if len(s.UserRecords) != 1 {
-			t.Fatalf("success with %d user records", len(s.UserRecords))
-		}
-		key := s.UserRecords[0].PartitionKey()
-		if acked[key] {
-			t.Errorf("%s acknowledged twice", key)
-		}
-		acked[key] = true
-		if s.ShardID != "shardId-"+key || s.SequenceNumber != "seq-"+key {
-			t.Errorf("%s acknowledged with shard %q sequence %q", key, s.ShardID, s.SequenceNumber)
-		}
-		want := 1
-		if failOnce[key] {
-			want = 2
-		}
-		if s.Attempts != want || sends[key] != want {
-			t.Errorf("%s: %d attempts, sent %d times; want %d", key, s.Attempts, sends[key], want)
-		}
-	}
-	if len(acked) != n {
-		t.Errorf("%d records acknowledged, want %d", len(acked), n)
-	}
-}
 
-// TestProducerClassifiesV2Errors checks that the producer treats errors of
-// a v2 client as it treats those of a v1 client.
-func TestProducerClassifiesV2Errors(t *testing.T) {
-	netErr := &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
-	cases := []struct {
-		name      string
-		err       error
-		throttled bool // FailIfThrottled
-		calls     int
-		is        error
-		as        func(error) bool
-	}{
-		{
-			name: "throttled", throttled: true, calls: 1, is: producer.ErrThrottled,
-			err: operationError("PutRecords", 400, "r", &types.ProvisionedThroughputExceededException{Message: aws.String("Rate exceeded")}),
-			as: func(err error) bool {
-				var e *types.ProvisionedThroughputExceededException
-				return errors.As(err, &e)
-			},
-		},
-		{
-			name: "not retryable", calls: 1, is: producer.ErrNotRetryable,
-			err: operationError("PutRecords", 400, "r", &types.ResourceNotFoundException{Message: aws.String("Stream stream not found")}),
-			as: func(err error) bool {
-				var e *types.ResourceNotFoundException
-				return errors.As(err, &e)
-			},
-		},
-		{
-			name: "server error", calls: 3, is: producer.ErrAttemptsExhausted,
-			err: operationError("PutRecords", 500, "r", &smithy.GenericAPIError{Code: "InternalFailure", Message: "boom"}),
-			as: func(err error) bool {
-				var e smithy.APIError
-				return errors.As(err, &e) && e.ErrorCode() == "InternalFailure"
-			},
-		},
-		{
-			name: "network", calls: 3, is: producer.ErrAttemptsExhausted,
-			err: &smithy.OperationError{ServiceID: "Kinesis", OperationName: "PutRecords", Err: netErr},
-			as: func(err error) bool {
-				var e net.Error
-				return errors.As(err, &e)
-			},
-		},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			fake := failingClient(c.err)
-			p := producer.New(&producer.Config{
-				StreamName:      "stream",
-				Client:          sdkv2.New(fake),
-				FailIfThrottled: c.throttled,
-				MaxAttempts:     3,
-				FlushInterval:   10 * time.Millisecond,
-				RetryBackoffMin: time.Millisecond,
-				RetryBackoffMax: 2 * time.Millisecond,
-				Logger:          quietLogger(),
-			})
-			failures := p.NotifyFailures()
-			if err := p.Start(); err != nil {
+			// An entry is known by its data: the first time each entry at an
+			// odd position of a call is seen, it fails.
+			var mu sync.Mutex
+			sends := map[string]int{}
+			failedFirst := map[string]bool{}
+			type ack struct {
+				shard string
+				entry sentRecord
+			}
+			acks := map[string]ack{} // by sequence number
+			fake.answer = func(call int, recs []sentRecord) (*kinesis.PutRecordsOutput, error) {
+				mu.Lock()
+				defer mu.Unlock()
+				out := ackAll(recs)
+				for i, r := range recs {
+					id := string(r.Data)
+					sends[id]++
+					if sends[id] == 1 && i%2 == 1 {
+						failedFirst[id] = true
+						code := "InternalFailure"
+						if i%4 == 3 {
+							code = "ProvisionedThroughputExceededException"
+						}
+						out.Records[i] = types.PutRecordsResultEntry{ErrorCode: aws.String(code), ErrorMessage: aws.String("injected")}
+						continue
+					}
+					seq := fmt.Sprintf("seq-%d-%d", call, i)
+					shard := "shard-of-call-" + fmt.Sprint(call) // any id is fine without a shard map
+					if shardMap {
+						shard = shardOf(fake.shards, r.PartitionKey, r.ExplicitHashKey)
+					}
+					out.Records[i].ShardId, out.Records[i].SequenceNumber = aws.String(shard), aws.String(seq)
+					acks[seq] = ack{shard, r}
+				}
+				return out, nil
+			}
+
+			p := sdkv2.New(cfg)
+			res := collect(p, true)
+			if err := p.Start(context.Background()); err != nil {
 				t.Fatal(err)
 			}
-			if err := p.Put([]byte("data"), "key"); err != nil {
-				t.Fatal(err)
+			want := map[string]string{} // data -> key
+			for i := 0; i < n; i++ {
+				data, key := fmt.Sprintf("data-%04d", i), fmt.Sprintf("key-%04d", i)
+				want[data] = key
+				if err := p.Put(context.Background(), []byte(data), key); err != nil {
+					t.Fatal(err)
+				}
 			}
 			p.Stop()
-			var got []*producer.FailureRecord
-			for f := range failures {
-				got = append(got, f)
+			res.wait(t)
+
+			for _, f := range res.failures {
+				t.Errorf("failure: %v", f)
 			}
-			if len(got) != 1 {
-				t.Fatalf("%d failures, want 1", len(got))
+			mu.Lock()
+			defer mu.Unlock()
+			if len(failedFirst) == 0 {
+				t.Fatal("no entry failed: the test proves nothing")
 			}
-			err := got[0].Err
-			if !errors.Is(err, c.is) {
-				t.Errorf("failure %v does not wrap %v", err, c.is)
+			for id, k := range sends {
+				w := 1
+				if failedFirst[id] {
+					w = 2
+				}
+				if k != w {
+					t.Errorf("entry %.40q sent %d times, want %d", id, k, w)
+				}
 			}
-			if !c.as(err) {
-				t.Errorf("failure %v lost the v2 error", err)
+			seen := map[string]bool{}
+			for _, s := range res.successes {
+				a, ok := acks[s.SequenceNumber]
+				if !ok {
+					t.Errorf("success with sequence number %q, which no answer gave", s.SequenceNumber)
+					continue
+				}
+				if s.ShardID != a.shard {
+					t.Errorf("success %s on shard %q, the answer said %q", s.SequenceNumber, s.ShardID, a.shard)
+				}
+				if w := sends[string(a.entry.Data)]; s.Attempts != w {
+					t.Errorf("success %s took %d attempts, its entry was sent %d times", s.SequenceNumber, s.Attempts, w)
+				}
+				users := a.entry.userRecords(t)
+				if len(users) != len(s.UserRecords) {
+					t.Errorf("success %s has %d user records, its entry %d", s.SequenceNumber, len(s.UserRecords), len(users))
+					continue
+				}
+				for i, u := range s.UserRecords {
+					d := string(u.Data())
+					if u.PartitionKey() != users[i].PartitionKey || d != string(users[i].Data) || u.PartitionKey() != want[d] {
+						t.Errorf("success %s, user record %d: %q/%q, its entry holds %q/%q",
+							s.SequenceNumber, i, u.PartitionKey(), d, users[i].PartitionKey, users[i].Data)
+					}
+					if seen[d] {
+						t.Errorf("user record %q acknowledged twice", d)
+					}
+					seen[d] = true
+					if shardMap && shardOf(fake.shards, u.PartitionKey(), "") != s.ShardID {
+						t.Errorf("user record %q acknowledged on %s, its key belongs to another shard", d, s.ShardID)
+					}
+				}
 			}
-			if n := len(fake.putCalls()); n != c.calls {
-				t.Errorf("%d PutRecords calls, want %d", n, c.calls)
+			if len(seen) != n {
+				t.Errorf("%d user records acknowledged, want %d", len(seen), n)
+			}
+			st := p.Stats()
+			if st.UserRecordsPut != n || st.UserRecordsFailed != 0 || st.Outstanding != 0 || st.WrongShard != 0 {
+				t.Errorf("stats %+v", st)
+			}
+			if st.Retries != int64(len(failedFirst)) {
+				t.Errorf("Stats().Retries = %d, %d entries failed once", st.Retries, len(failedFirst))
 			}
 		})
 	}
 }
+
+// TestProducerPutUserRecord checks that explicit hash keys reach the v2
+// request and decide the shard, and that each PutUserRecord value is handed
+// back in its success.
+func TestProducerPutUserRecord(t *testing.T) {
+	fake := &fakeKinesis{shards: staticShards(t, 4)}
+	cfg := testConfig(fake)
+	cfg.GetShards = sdkv2.GetKinesisShardsFunc(fake, "stream")
+	p := sdkv2.New(cfg)
+	res := collect(p, true)
+	if err := p.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	const n = 200
+	put := map[*userRecord]bool{}
+	for i := 0; i < n; i++ {
+		// Spread over the whole key space: the hash key, not the partition
+		// key, decides the shard.
+		h := new(big.Int).Lsh(big.NewInt(int64(i)), 120)
+		r := &userRecord{key: "same-key", hash: h, data: []byte(fmt.Sprintf("record-%d", i))}
+		put[r] = true
+		if err := p.PutUserRecord(context.Background(), r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.Stop()
+	res.wait(t)
+	for _, f := range res.failures {
+		t.Errorf("failure: %v", f)
+	}
+	got := 0
+	shards := map[string]bool{}
+	for _, s := range res.successes {
+		for _, u := range s.UserRecords {
+			r, ok := u.(*userRecord)
+			if !ok || !put[r] {
+				t.Fatalf("success hands back %T %v, not a value that was put", u, u)
+			}
+			delete(put, r)
+			got++
+			if want := shardOf(fake.shards, r.key, r.hash.String()); s.ShardID != want {
+				t.Errorf("%s on %s, its hash key belongs to %s", r.data, s.ShardID, want)
+			}
+			shards[s.ShardID] = true
+		}
+	}
+	if got != n || len(shards) != 4 {
+		t.Errorf("%d user records acknowledged on %d shards, want %d on 4", got, len(shards), n)
+	}
+	for _, r := range fake.delivered(t) {
+		h, ok := new(big.Int).SetString(r.ExplicitHashKey, 10)
+		if !ok || !bytes.HasPrefix(r.Data, []byte("record-")) {
+			t.Errorf("delivered %q with explicit hash key %q", r.Data, r.ExplicitHashKey)
+			continue
+		}
+		var i int64
+		fmt.Sscanf(string(r.Data), "record-%d", &i)
+		if h.Cmp(new(big.Int).Lsh(big.NewInt(i), 120)) != 0 {
+			t.Errorf("%s delivered with explicit hash key %s", r.Data, h)
+		}
+	}
+}
+
+// userRecord is a caller's own UserRecord.
+type userRecord struct {
+	key  string
+	hash *big.Int
+	data []byte
+}
+
+func (r *userRecord) PartitionKey() string      { return r.key }
+func (r *userRecord) ExplicitHashKey() *big.Int { return r.hash }
+func (r *userRecord) Data() []byte              { return r.data }
+func (r *userRecord) Size() int                 { return len(r.data) }
