@@ -1,6 +1,7 @@
 package producer
 
 import (
+	"context"
 	"crypto/md5"
 	"encoding/binary"
 	"fmt"
@@ -12,9 +13,12 @@ import (
 	"sync/atomic"
 	"testing"
 
+	kinesisv2 "github.com/aws/aws-sdk-go-v2/service/kinesis"
+	typesv2 "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/aws/aws-sdk-go/aws"
 	"github.com/aws/aws-sdk-go/service/kinesis"
 	"github.com/kplgo/producer/internal/kinesistest"
+	"github.com/kplgo/producer/sdkv2"
 )
 
 // okClient acknowledges every entry and keeps nothing: the cost of the client
@@ -57,11 +61,56 @@ var benchModes = []struct {
 	{"shards=500/ehk", 500, true},
 }
 
+// benchDoor starts a producer through one front door for the benchmarks:
+// no rate limit (the fake clients have no shards to protect) and shards
+// equal shards (none: no shard map). It returns the door's put calls.
+type benchDoor func(b *testing.B, shards int) (put func([]byte, string) error, putUser func(UserRecord) error, stop func())
+
+// v1Door is the root package over okClient.
+func v1Door(b *testing.B, shards int) (func([]byte, string) error, func(UserRecord) error, func()) {
+	cfg := &Config{StreamName: "bench", Client: &okClient{}, RateLimit: -1, Logger: Standard(log.New(io.Discard, "", 0))}
+	if shards > 0 {
+		cfg.GetShards = StaticGetShardsFunc(shards)
+	}
+	p := New(cfg)
+	if err := p.Start(); err != nil {
+		b.Fatal(err)
+	}
+	return p.Put, p.PutUserRecord, p.Stop
+}
+
+// v2Door is package sdkv2 over okClientV2.
+func v2Door(b *testing.B, shards int) (func([]byte, string) error, func(UserRecord) error, func()) {
+	cfg := &sdkv2.Config{StreamName: "bench", Client: &okClientV2{}, RateLimit: -1, Logger: Standard(log.New(io.Discard, "", 0))}
+	if shards > 0 {
+		cfg.GetShards = sdkv2.StaticGetShardsFunc(shards)
+	}
+	p := sdkv2.New(cfg)
+	ctx := context.Background()
+	if err := p.Start(ctx); err != nil {
+		b.Fatal(err)
+	}
+	return func(data []byte, key string) error { return p.Put(ctx, data, key) },
+		func(r UserRecord) error { return p.PutUserRecord(ctx, r) }, p.Stop
+}
+
+// okClientV2 is okClient for aws-sdk-go-v2.
+type okClientV2 struct{}
+
+func (okClientV2) PutRecords(_ context.Context, in *kinesisv2.PutRecordsInput, _ ...func(*kinesisv2.Options)) (*kinesisv2.PutRecordsOutput, error) {
+	out := &kinesisv2.PutRecordsOutput{Records: make([]typesv2.PutRecordsResultEntry, len(in.Records))}
+	seq := "1"
+	for i := range out.Records {
+		out.Records[i].SequenceNumber = &seq
+	}
+	return out, nil
+}
+
 // forEachBenchMode runs body as a sub-benchmark for each record size and mode
-// with a started producer whose client always succeeds, and a put function
-// that sends one record (PutUserRecord with an explicit hash key in the ehk
-// modes, Put otherwise). body stops the producer.
-func forEachBenchMode(b *testing.B, body func(b *testing.B, size int, p *Producer, put func(i int) error)) {
+// with a producer started through door, and a put function that sends one
+// record (PutUserRecord with an explicit hash key in the ehk modes, Put
+// otherwise). body calls stop.
+func forEachBenchMode(b *testing.B, door benchDoor, body func(b *testing.B, size int, stop func(), put func(i int) error)) {
 	for _, size := range []int{1024, 100} {
 		for _, m := range benchModes {
 			b.Run(fmt.Sprintf("size=%d/%s", size, m.name), func(b *testing.B) {
@@ -74,23 +123,15 @@ func forEachBenchMode(b *testing.B, body func(b *testing.B, size int, p *Produce
 						recs[i].ehk = md5Big(k)
 					}
 				}
-				// No rate limit: the fake client has no shards to protect.
-				cfg := &Config{StreamName: "bench", Client: &okClient{}, RateLimit: -1, Logger: Standard(log.New(io.Discard, "", 0))}
-				if m.shards > 0 {
-					cfg.GetShards = StaticGetShardsFunc(m.shards)
-				}
-				p := New(cfg)
-				if err := p.Start(); err != nil {
-					b.Fatal(err)
-				}
+				putData, putUser, stop := door(b, m.shards)
 				put := func(i int) error {
 					r := recs[i%len(recs)]
 					if m.ehk {
-						return p.PutUserRecord(r)
+						return putUser(r)
 					}
-					return p.Put(r.data, r.key)
+					return putData(r.data, r.key)
 				}
-				body(b, size, p, put)
+				body(b, size, stop, put)
 			})
 		}
 	}
@@ -112,14 +153,20 @@ func putParallel(b *testing.B, put func(i int) error) {
 }
 
 // BenchmarkProducer puts records from GOMAXPROCS goroutines into a producer
-// whose client always succeeds, Stop included in the timing.
-func BenchmarkProducer(b *testing.B) {
-	forEachBenchMode(b, func(b *testing.B, size int, p *Producer, put func(int) error) {
+// whose client always succeeds, Stop included in the timing, through the
+// aws-sdk-go v1 door; BenchmarkProducerV2 does the same through sdkv2.
+func BenchmarkProducer(b *testing.B) { benchmarkProducer(b, v1Door) }
+
+// BenchmarkProducerV2 is BenchmarkProducer through the aws-sdk-go-v2 door.
+func BenchmarkProducerV2(b *testing.B) { benchmarkProducer(b, v2Door) }
+
+func benchmarkProducer(b *testing.B, door benchDoor) {
+	forEachBenchMode(b, door, func(b *testing.B, size int, stop func(), put func(int) error) {
 		b.SetBytes(int64(size))
 		b.ReportAllocs()
 		b.ResetTimer()
 		putParallel(b, put)
-		p.Stop()
+		stop()
 	})
 }
 
@@ -185,12 +232,12 @@ func BenchmarkMD5Floor(b *testing.B) {
 // allocations of the whole producer (Put, drain goroutine, workers, Stop) per
 // user record as a fraction, which allocs/op rounds down to 0.
 func BenchmarkAllocsPerRecord(b *testing.B) {
-	forEachBenchMode(b, func(b *testing.B, _ int, p *Producer, put func(int) error) {
+	forEachBenchMode(b, v1Door, func(b *testing.B, _ int, stop func(), put func(int) error) {
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
 		b.ResetTimer()
 		putParallel(b, put)
-		p.Stop()
+		stop()
 		b.StopTimer()
 		runtime.ReadMemStats(&after)
 		b.ReportMetric(float64(after.Mallocs-before.Mallocs)/float64(b.N), "allocs/record")

@@ -203,8 +203,8 @@ func TestConfigBadValues(t *testing.T) {
 			if err := p.PutUserRecord(&testRecord{key: "k", data: []byte("x"), ehk: big.NewInt(1)}); !errors.Is(err, ErrInvalidConfig) {
 				t.Errorf("PutUserRecord: %v, want ErrInvalidConfig", err)
 			}
-			if err := p.Start(); !errors.Is(err, ErrInvalidConfig) {
-				t.Errorf("second Start: %v, want ErrInvalidConfig", err)
+			if err := p.StartContext(context.Background()); !errors.Is(err, ErrInvalidConfig) {
+				t.Errorf("StartContext: %v, want ErrInvalidConfig", err)
 			}
 			_ = p.Stats()
 			_ = p.Outstanding()

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go/aws/awserr"
+	"github.com/aws/aws-sdk-go/service/kinesis"
 
 	"github.com/kplgo/producer"
 	"github.com/kplgo/producer/internal/faultinject"
@@ -50,7 +51,9 @@ func faultSize(rng *rand.Rand) int {
 // nothing else: the distinct records read back plus the failures account for
 // every record put. Lost answers make the producer send records again, so
 // duplicates are allowed; the test logs how many there were.
-func TestIntegrationFaults(t *testing.T) {
+func TestIntegrationFaults(t *testing.T) { forEachDoor(t, testIntegrationFaults) }
+
+func testIntegrationFaults(t *testing.T, d door) {
 	t.Parallel()
 	cases := []struct {
 		name           string
@@ -97,10 +100,11 @@ func TestIntegrationFaults(t *testing.T) {
 			cfg.MaxAttempts = 40
 			cfg.RecordTTL = -1
 			cfg.RequestTimeout = tc.requestTimeout
+			var lister *kinesis.Kinesis // a shard map only with several shards
 			if tc.shards > 1 {
-				cfg.GetShards = producer.GetKinesisShardsFunc(plain, stream)
+				lister = plain
 			}
-			h := startProducer(t, cfg)
+			h := startProducer(t, d, cfg, lister)
 			start := time.Now()
 			faultWorkload(int64(410+i), 1500).run(t, h)
 			h.stop()
@@ -148,7 +152,9 @@ func TestIntegrationFaults(t *testing.T) {
 // channel with ErrAttemptsExhausted (wrapping the server's error),
 // PutUserRecord values come back as the very values put, and nothing
 // reaches the stream. (Throttling does not use attempts up.)
-func TestIntegrationAttemptsExhausted(t *testing.T) {
+func TestIntegrationAttemptsExhausted(t *testing.T) { forEachDoor(t, testIntegrationAttemptsExhausted) }
+
+func testIntegrationAttemptsExhausted(t *testing.T, d door) {
 	t.Parallel()
 	srv := kinesistest.Shared(t)
 	tr := faultinject.New(nil, faultinject.Config{Seed: 5, InternalError: 1})
@@ -158,9 +164,8 @@ func TestIntegrationAttemptsExhausted(t *testing.T) {
 	stream := srv.CreateStream(t, 2)
 
 	cfg := bulkConfig(client, stream)
-	cfg.GetShards = producer.GetKinesisShardsFunc(plain, stream)
 	cfg.MaxAttempts = 3
-	h := startProducer(t, cfg)
+	h := startProducer(t, d, cfg, plain)
 	h.log.quiet = true
 
 	var mu sync.Mutex
@@ -236,7 +241,9 @@ func isThrottle(err error) bool {
 // unlimited attempts and a RecordTTL of 300ms every record fails with
 // ErrRecordExpired, not much later than its time-to-live, and nothing
 // reaches the stream.
-func TestIntegrationRecordTTL(t *testing.T) {
+func TestIntegrationRecordTTL(t *testing.T) { forEachDoor(t, testIntegrationRecordTTL) }
+
+func testIntegrationRecordTTL(t *testing.T, d door) {
 	t.Parallel()
 	srv := kinesistest.Shared(t)
 	tr := faultinject.New(nil, faultinject.Config{Seed: 7, InternalError: 1})
@@ -250,7 +257,7 @@ func TestIntegrationRecordTTL(t *testing.T) {
 	cfg.MaxAttempts = -1
 	cfg.RecordTTL = ttl
 	cfg.RetryBackoffMax = 50 * time.Millisecond
-	h := startProducer(t, cfg)
+	h := startProducer(t, d, cfg, nil)
 	h.log.quiet = true
 	var mu sync.Mutex
 	wrong := 0

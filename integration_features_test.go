@@ -17,14 +17,15 @@ import (
 // TestIntegrationSuccessResults checks every SuccessRecord against the
 // stream: the shard id and sequence number it reports name a Kinesis record
 // that holds exactly its user records, in order.
-func TestIntegrationSuccessResults(t *testing.T) {
+func TestIntegrationSuccessResults(t *testing.T) { forEachDoor(t, testIntegrationSuccessResults) }
+
+func testIntegrationSuccessResults(t *testing.T, d door) {
 	t.Parallel()
 	srv := kinesistest.Shared(t)
 	client := srv.Client(t, nil)
 	stream := srv.CreateStream(t, 4)
 	cfg := bulkConfig(client, stream)
-	cfg.GetShards = producer.GetKinesisShardsFunc(client, stream)
-	p := producer.New(cfg)
+	p := d.open(cfg, client)
 	results := p.NotifySuccesses()
 	if err := p.Start(); err != nil {
 		t.Fatal(err)
@@ -85,15 +86,16 @@ func TestIntegrationSuccessResults(t *testing.T) {
 
 // TestIntegrationFlushSync reads the stream right after FlushSync, without
 // Stop: everything put before it is there.
-func TestIntegrationFlushSync(t *testing.T) {
+func TestIntegrationFlushSync(t *testing.T) { forEachDoor(t, testIntegrationFlushSync) }
+
+func testIntegrationFlushSync(t *testing.T, d door) {
 	t.Parallel()
 	srv := kinesistest.Shared(t)
 	client := srv.Client(t, nil)
 	stream := srv.CreateStream(t, 2)
 	cfg := bulkConfig(client, stream)
 	cfg.FlushInterval, cfg.RecordMaxBufferedTime = time.Hour, -1 // only FlushSync sends
-	cfg.GetShards = producer.GetKinesisShardsFunc(client, stream)
-	h := startProducer(t, cfg)
+	h := startProducer(t, d, cfg, client)
 	rng := rand.New(rand.NewSource(67))
 	for round, total := 0, 0; round < 3; round++ {
 		for i := 0; i < 500; i++ {
@@ -126,16 +128,17 @@ func TestIntegrationFlushSync(t *testing.T) {
 
 // TestIntegrationRateLimit holds a one-shard stream to 20% of its record
 // limit (200 Kinesis records a second) and checks the pace and the delivery.
-func TestIntegrationRateLimit(t *testing.T) {
+func TestIntegrationRateLimit(t *testing.T) { forEachDoor(t, testIntegrationRateLimit) }
+
+func testIntegrationRateLimit(t *testing.T, d door) {
 	t.Parallel()
 	srv := kinesistest.Shared(t)
 	client := srv.Client(t, nil)
 	stream := srv.CreateStream(t, 1)
 	cfg := bulkConfig(client, stream)
-	cfg.GetShards = producer.GetKinesisShardsFunc(client, stream)
 	cfg.RateLimit = 20
 	cfg.AggregateBatchCount = 1 // one Kinesis record per user record
-	h := startProducer(t, cfg)
+	h := startProducer(t, d, cfg, client)
 	rng := rand.New(rand.NewSource(71))
 	start := time.Now()
 	const n = 400
@@ -158,7 +161,9 @@ func TestIntegrationRateLimit(t *testing.T) {
 // TestIntegrationShutdownDeadline stops a producer whose calls hang: Shutdown
 // returns at its deadline, says how many records it could not deliver, and
 // every one of them comes out on the failure channel.
-func TestIntegrationShutdownDeadline(t *testing.T) {
+func TestIntegrationShutdownDeadline(t *testing.T) { forEachDoor(t, testIntegrationShutdownDeadline) }
+
+func testIntegrationShutdownDeadline(t *testing.T, d door) {
 	t.Parallel()
 	srv := kinesistest.Shared(t)
 	fi := faultinject.New(nil, faultinject.Config{Seed: 73, Slow: 1, SlowDelay: time.Minute})
@@ -166,7 +171,7 @@ func TestIntegrationShutdownDeadline(t *testing.T) {
 	stream := srv.CreateStream(t, 1)
 	cfg := bulkConfig(client, stream)
 	cfg.RequestTimeout = time.Minute
-	h := startProducer(t, cfg)
+	h := startProducer(t, d, cfg, nil)
 	rng := rand.New(rand.NewSource(79))
 	const n = 300
 	for i := 0; i < n; i++ {

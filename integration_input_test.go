@@ -15,14 +15,15 @@ import (
 // running producer with a shard map: each is refused at once with the
 // documented error, and the good records put around them, including those
 // right at the limits, all arrive intact.
-func TestIntegrationBadInput(t *testing.T) {
+func TestIntegrationBadInput(t *testing.T) { forEachDoor(t, testIntegrationBadInput) }
+
+func testIntegrationBadInput(t *testing.T, d door) {
 	t.Parallel()
 	srv := kinesistest.Shared(t)
 	client := srv.Client(t, nil)
 	stream := srv.CreateStream(t, 3)
 	cfg := bulkConfig(client, stream)
-	cfg.GetShards = producer.GetKinesisShardsFunc(client, stream)
-	h := startProducer(t, cfg)
+	h := startProducer(t, d, cfg, client)
 	p := h.p
 	rng := rand.New(rand.NewSource(51))
 
@@ -125,11 +126,15 @@ func TestIntegrationBadInput(t *testing.T) {
 // refused by Put with ErrIllegalPartitionKey or fails on its own, and in no
 // case takes the good records sent in the same PutRecords call down with it.
 func TestIntegrationSupplementaryCharacterKey(t *testing.T) {
+	forEachDoor(t, testIntegrationSupplementaryCharacterKey)
+}
+
+func testIntegrationSupplementaryCharacterKey(t *testing.T, d door) {
 	t.Parallel()
 	srv := kinesistest.Shared(t)
 	client := srv.Client(t, nil)
 	stream := srv.CreateStream(t, 1)
-	h := startProducer(t, bulkConfig(client, stream))
+	h := startProducer(t, d, bulkConfig(client, stream), nil)
 	h.log.quiet = true
 	rng := rand.New(rand.NewSource(53))
 

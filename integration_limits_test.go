@@ -20,6 +20,7 @@ import (
 	"log"
 	"math/rand"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -35,12 +36,12 @@ import (
 
 const (
 	// limitsOffer is how long the saturation tests offer records.
-	limitsOffer = 20 * time.Second
+	limitsOffer = 12 * time.Second
 	// limitsHotBefore is how long the hot-shard test measures the shards'
 	// rates before the window (after limitsWarmUp).
-	limitsHotBefore = 4 * time.Second
+	limitsHotBefore = 3 * time.Second
 	// limitsHotWindow is how long the hot shard throttles every entry.
-	limitsHotWindow = 10 * time.Second
+	limitsHotWindow = 6 * time.Second
 	// limitsHotAfter is how long records flow after the hot window.
 	limitsHotAfter = 3 * time.Second
 	// limitsOutage is how long the outage lasts.
@@ -156,7 +157,7 @@ func newLimLedger() *limLedger {
 // put puts one record and records it if Put accepted it. The record is in
 // the ledger before Put is called, so that a failure reported at once finds
 // it.
-func (l *limLedger) put(p *producer.Producer, key string, shard int) error {
+func (l *limLedger) put(p testProducer, key string, shard int) error {
 	serial := limSerial.Add(1)
 	l.mu.Lock()
 	l.entries[serial] = &limEntry{key: key, size: limitsDataSize, shard: shard}
@@ -278,22 +279,21 @@ func (l *limLedger) check(view *kinesistest.KCLResult, filter func(*limEntry) bo
 // limRun is a started producer whose failures go into a ledger.
 type limRun struct {
 	t      *testing.T
-	p      *producer.Producer
+	p      testProducer
 	done   chan struct{} // closed when the failure channel is closed
 	ledger *limLedger
 }
 
-// startLimProducer starts a producer with the default Config plus a shard
-// map from GetKinesisShardsFunc and a quiet logger. The test stops it; a
-// cleanup stops it too if the test ends early.
-func startLimProducer(t *testing.T, client *kinesis.Kinesis, stream string, l *limLedger) *limRun {
+// startLimProducer starts a producer through door d with the default Config
+// plus a shard map from GetKinesisShardsFunc and a quiet logger. The test
+// stops it; a cleanup stops it too if the test ends early.
+func startLimProducer(t *testing.T, d door, client *kinesis.Kinesis, stream string, l *limLedger) *limRun {
 	t.Helper()
-	p := producer.New(&producer.Config{
+	p := d.open(&producer.Config{
 		StreamName: stream,
 		Client:     client,
-		GetShards:  producer.GetKinesisShardsFunc(client, stream),
 		Logger:     producer.Standard(log.New(io.Discard, "", 0)),
-	})
+	}, client)
 	r := &limRun{t: t, p: p, done: make(chan struct{}), ledger: l}
 	failures := p.NotifyFailures()
 	go func() {
@@ -455,7 +455,7 @@ func runExclusively(t *testing.T) {
 // saturate offers limitsSaturation times the capacity of a two-shard stream
 // for limitsOffer through the given number of producers, one client each
 // over one ShardLimits transport, stops them and checks the figures.
-func saturate(t *testing.T, producers int) {
+func saturate(t *testing.T, producers []door) {
 	runExclusively(t)
 	const shards = 2
 	srv, tr, stream := limStream(t, shards)
@@ -463,10 +463,10 @@ func saturate(t *testing.T, producers int) {
 	rate := limitsSaturation * shards * shardCapacity / recordCost
 	var runs []*limRun
 	var offers []*limOffer
-	for i := 0; i < producers; i++ {
-		r := startLimProducer(t, srv.Client(t, tr), stream, ledger)
+	for _, d := range producers {
+		r := startLimProducer(t, d, srv.Client(t, tr), stream, ledger)
 		runs = append(runs, r)
-		offers = append(offers, &limOffer{run: r, goroutines: 8, rate: rate / float64(producers), key: limKey, shard: -1})
+		offers = append(offers, &limOffer{run: r, goroutines: 8, rate: rate / float64(len(producers)), key: limKey, shard: -1})
 	}
 	start := time.Now()
 	until := start.Add(limitsOffer)
@@ -508,14 +508,18 @@ func saturate(t *testing.T, producers int) {
 	accepted := int64(0)
 	for i, o := range offers {
 		accepted += o.accepted.Load()
-		t.Logf("producer %d: %v; Stop took %v; stats %+v", i, o, stops[i].Round(time.Millisecond), runs[i].p.Stats())
+		t.Logf("producer %d (%s): %v; Stop took %v; stats %+v", i, producers[i].name, o, stops[i].Round(time.Millisecond), runs[i].p.Stats())
 	}
 	t.Logf("offered %.0f records/s (%.1fx capacity) for %v; Put accepted %d (%.0f/s)",
 		rate, limitsSaturation, offered.Round(time.Millisecond), accepted, float64(accepted)/offered.Seconds())
 	t.Logf("%v", tr)
-	t.Logf("FIGURES producers=%d: delivered %.1f MiB of %.1f MiB capacity (%.1f%%); while offering, the shards took "+
+	names := make([]string, len(producers))
+	for i, d := range producers {
+		names[i] = d.name
+	}
+	t.Logf("FIGURES producers=%s: delivered %.1f MiB of %.1f MiB capacity (%.1f%%); while offering, the shards took "+
 		"%.1f MiB of %.1f MiB they could (%.1f%%); failed %d; lost %d; duplicates %d; throttled %d of %d entries "+
-		"sent (%.1f%%); all done in %v", producers, float64(out.DeliveredBytes)/(1<<20), capacity/(1<<20),
+		"sent (%.1f%%); all done in %v", strings.Join(names, "+"), float64(out.DeliveredBytes)/(1<<20), capacity/(1<<20),
 		100*delivered, float64(offerBytes)/(1<<20), offerCapacity/(1<<20), 100*used, out.Failed, out.Lost,
 		out.Duplicates, final.Throttled, final.Entries, 100*throttled, total.Round(time.Millisecond))
 	t.Logf("outcome: %v", out)
@@ -546,16 +550,19 @@ func saturate(t *testing.T, producers int) {
 // Nothing may fail or be lost, the stream must be used to at least 90% of
 // its capacity, and at most 10% of the entries sent may be throttled.
 func TestShardLimitsTwoShards(t *testing.T) {
-	t.Parallel()
-	saturate(t, 1)
+	forEachDoor(t, func(t *testing.T, d door) {
+		t.Parallel()
+		saturate(t, []door{d})
+	})
 }
 
 // TestShardLimitsThreeProducers is TestShardLimitsTwoShards with three
 // producers sharing the stream and its limits (one transport, a client
-// each), the figures summed.
+// each), the figures summed. The producers come through both doors (v1,
+// v2, v1), as services on either SDK share a stream.
 func TestShardLimitsThreeProducers(t *testing.T) {
 	t.Parallel()
-	saturate(t, 3)
+	saturate(t, []door{doors[0], doors[1], doors[0]})
 }
 
 // TestHotShard throttles every entry of shard 0 of four for limitsHotWindow
@@ -563,7 +570,9 @@ func TestShardLimitsThreeProducers(t *testing.T) {
 // shards must keep at least 80% of their rate, a Put for their keys must not
 // block longer than limitsMaxBlock, and shard 0's records must be delivered
 // after the window or fail with ErrRecordExpired; none may be lost.
-func TestHotShard(t *testing.T) {
+func TestHotShard(t *testing.T) { forEachDoor(t, testHotShard) }
+
+func testHotShard(t *testing.T, d door) {
 	t.Parallel()
 	runExclusively(t)
 	const shards = 4
@@ -576,7 +585,7 @@ func TestHotShard(t *testing.T) {
 	}
 	rng := rand.New(rand.NewSource(9300))
 	ledger := newLimLedger()
-	r := startLimProducer(t, client, stream, ledger)
+	r := startLimProducer(t, d, client, stream, ledger)
 
 	start := time.Now()
 	beforeStart := start.Add(limitsWarmUp)
@@ -662,12 +671,14 @@ func TestHotShard(t *testing.T) {
 // TestOutage fails every PutRecords call for limitsOutage while records
 // flow at limitsOutageShare of a two-shard stream's capacity. With the
 // default Config no record may fail and none may be lost.
-func TestOutage(t *testing.T) {
+func TestOutage(t *testing.T) { forEachDoor(t, testOutage) }
+
+func testOutage(t *testing.T, d door) {
 	t.Parallel()
 	const shards = 2
 	srv, tr, stream := limStream(t, shards)
 	ledger := newLimLedger()
-	r := startLimProducer(t, srv.Client(t, tr), stream, ledger)
+	r := startLimProducer(t, d, srv.Client(t, tr), stream, ledger)
 	o := &limOffer{run: r, goroutines: 4, rate: limitsOutageShare * shards * shardCapacity / recordCost, key: limKey, shard: -1}
 
 	start := time.Now()

@@ -12,13 +12,12 @@ import (
 	"github.com/aws/aws-sdk-go/aws"
 	"github.com/aws/aws-sdk-go/service/kinesis"
 
-	"github.com/kplgo/producer"
 	"github.com/kplgo/producer/internal/kinesistest"
 )
 
 // waitMapUpdate waits until the producer has installed more shard maps than
 // before, and fails the test after timeout.
-func waitMapUpdate(t *testing.T, p *producer.Producer, before int64, timeout time.Duration) {
+func waitMapUpdate(t *testing.T, p testProducer, before int64, timeout time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for p.Stats().ShardMapUpdates <= before {
@@ -64,16 +63,17 @@ func describeShards(shards []*kinesis.Shard) string {
 // that lists the shards every 200ms. Afterwards every record put is read back
 // from the parents and children, each with at least one copy in the hash
 // range of the shard it was read from (the KCL 2.x rule).
-func TestIntegrationResharding(t *testing.T) {
+func TestIntegrationResharding(t *testing.T) { forEachDoor(t, testIntegrationResharding) }
+
+func testIntegrationResharding(t *testing.T, d door) {
 	t.Parallel()
 	srv := kinesistest.Shared(t)
 	client := srv.Client(t, nil)
 	stream := srv.CreateStream(t, 2)
 
 	cfg := bulkConfig(client, stream)
-	cfg.GetShards = producer.GetKinesisShardsFunc(client, stream)
 	cfg.ShardRefreshInterval = 200 * time.Millisecond
-	h := startProducer(t, cfg)
+	h := startProducer(t, d, cfg, client)
 	h.log.quiet = true
 
 	keys := keyPool(rand.New(rand.NewSource(31)), 3000)

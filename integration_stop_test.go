@@ -50,7 +50,9 @@ func waitGoroutines(t *testing.T, want int, grace time.Duration) {
 // Stop can be called again, and no goroutine the producer started survives
 // Stop. It does not run in parallel with other tests, so that it can count
 // goroutines.
-func TestIntegrationStopUnderLoad(t *testing.T) {
+func TestIntegrationStopUnderLoad(t *testing.T) { forEachDoor(t, testIntegrationStopUnderLoad) }
+
+func testIntegrationStopUnderLoad(t *testing.T, d door) {
 	srv := kinesistest.Shared(t)
 	// A transport of its own, whose connections the test closes before
 	// counting goroutines.
@@ -65,10 +67,9 @@ func TestIntegrationStopUnderLoad(t *testing.T) {
 	before := runtime.NumGoroutine()
 
 	cfg := bulkConfig(client, stream)
-	cfg.GetShards = producer.GetKinesisShardsFunc(client, stream)
 	cfg.ShardRefreshInterval = 100 * time.Millisecond
 	cfg.BacklogCount = 2000
-	h := startProducer(t, cfg)
+	h := startProducer(t, d, cfg, client)
 	h.log.quiet = true
 
 	keys := keyPool(rand.New(rand.NewSource(61)), 1000)

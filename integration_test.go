@@ -273,7 +273,7 @@ func (f *failureStats) String() string {
 // harness is a started producer whose failures are read into a ledger.
 type harness struct {
 	t        testing.TB
-	p        *producer.Producer
+	p        testProducer
 	ledger   *ledger
 	failures *failureStats
 	onFail   func(*producer.FailureRecord) // called for each failure, if set
@@ -282,17 +282,18 @@ type harness struct {
 	stopOnce sync.Once
 }
 
-// startProducer creates and starts a producer for cfg, reading its failure
+// startProducer creates a producer for cfg through door d (with a shard map
+// listed through lister, when set) and starts it, reading its failure
 // channel (asked for before Start) into a ledger. The producer is stopped
 // when the test ends, if the test did not stop it.
-func startProducer(t testing.TB, cfg *producer.Config) *harness {
+func startProducer(t testing.TB, d door, cfg *producer.Config, lister *kinesis.Kinesis) *harness {
 	t.Helper()
 	h := &harness{t: t, ledger: newLedger(), failures: &failureStats{}, done: make(chan struct{})}
 	if cfg.Logger == nil {
 		h.log = &testLogger{tb: t}
 		cfg.Logger = h.log
 	}
-	h.p = producer.New(cfg)
+	h.p = d.open(cfg, lister)
 	ch := h.p.NotifyFailures()
 	go func() {
 		defer close(h.done)
@@ -588,7 +589,7 @@ func abbrev(s string) string {
 // checkStats compares the producer's totals after Stop with the read-back of
 // a run without faults: every user record acknowledged, nothing failed or
 // outstanding, and as many Kinesis records and bytes as were read.
-func checkStats(t testing.TB, p *producer.Producer, o outcome) {
+func checkStats(t testing.TB, p testProducer, o outcome) {
 	t.Helper()
 	st := p.Stats()
 	if st.UserRecordsPut != int64(o.Put) || st.UserRecordsFailed != 0 || st.Outstanding != 0 {
@@ -736,7 +737,9 @@ func bulkConfig(client *kinesis.Kinesis, stream string) *producer.Config {
 // intact, every sub-record (and every explicit hash key) on the shard whose
 // range holds its hash (the KCL 2.x rule), no Kinesis record over 1 MiB, and
 // the producer's totals agree with what was read.
-func TestIntegrationShardMap(t *testing.T) {
+func TestIntegrationShardMap(t *testing.T) { forEachDoor(t, testIntegrationShardMap) }
+
+func testIntegrationShardMap(t *testing.T, d door) {
 	for _, shardCount := range []int{4, 8} {
 		t.Run(fmt.Sprintf("shards=%d", shardCount), func(t *testing.T) {
 			t.Parallel()
@@ -746,8 +749,7 @@ func TestIntegrationShardMap(t *testing.T) {
 			shards := kinesistest.Shards(t, client, stream)
 
 			cfg := bulkConfig(client, stream)
-			cfg.GetShards = producer.GetKinesisShardsFunc(client, stream)
-			h := startProducer(t, cfg)
+			h := startProducer(t, d, cfg, client)
 			seed := int64(100 + shardCount)
 			w := &workload{
 				goroutines: 8, perG: 3750, ehkShare: 0.05, userShare: 0.05, huge: 3,
@@ -782,13 +784,15 @@ func TestIntegrationShardMap(t *testing.T) {
 // TestIntegrationSingleShard puts the same mix without a shard map into a
 // one-shard stream, where aggregating records of any key together is right,
 // and reads everything back intact.
-func TestIntegrationSingleShard(t *testing.T) {
+func TestIntegrationSingleShard(t *testing.T) { forEachDoor(t, testIntegrationSingleShard) }
+
+func testIntegrationSingleShard(t *testing.T, d door) {
 	t.Parallel()
 	srv := kinesistest.Shared(t)
 	client := srv.Client(t, nil)
 	stream := srv.CreateStream(t, 1)
 
-	h := startProducer(t, bulkConfig(client, stream))
+	h := startProducer(t, d, bulkConfig(client, stream), nil)
 	w := &workload{
 		goroutines: 8, perG: 3750, ehkShare: 0.05, userShare: 0.05, huge: 3,
 		extraEHKs: boundaryHashKeys(kinesistest.Shards(t, client, stream)),

@@ -26,7 +26,9 @@ import (
 // is shorter than one interval, so the producer sees each new shard map only
 // through its reaction to wrong-shard answers, which should list the shards
 // again within about a second.
-func TestIntegrationUpdateShardCount(t *testing.T) {
+func TestIntegrationUpdateShardCount(t *testing.T) { forEachDoor(t, testIntegrationUpdateShardCount) }
+
+func testIntegrationUpdateShardCount(t *testing.T, d door) {
 	t.Parallel()
 	const (
 		initialShards = 4
@@ -48,10 +50,9 @@ func TestIntegrationUpdateShardCount(t *testing.T) {
 	cfg := &producer.Config{
 		StreamName: stream,
 		Client:     client,
-		GetShards:  producer.GetKinesisShardsFunc(client, stream),
 		Logger:     &testLogger{tb: t, quiet: true},
 	}
-	h := startProducer(t, cfg)
+	h := startProducer(t, d, cfg, client)
 
 	var putErrs atomic.Int64
 	load := startPutters(t, goroutines, func(g int, done <-chan struct{}) {
