@@ -1,16 +1,20 @@
 // Command kpl-demo puts records into a Kinesis stream through the producer
-// with a live progress line, stops it, reads the stream back, verifies every
-// record and prints a summary.
+// (package sdkv2, with an aws-sdk-go-v2 Kinesis client) with a live progress
+// line, stops it, reads the stream back, verifies every record and prints a
+// summary.
 //
 // With no flags it starts a local Kinesis-compatible server (kinesalite,
-// installed at the repository root by `npm ci`; `make demo` does both),
-// creates a stream with -shards shards, and stops the server at the end.
+// installed at the repository root by `npm ci`; `make demo` does both; the
+// demo must run inside the repository to find it), creates a stream with
+// -shards shards, and stops the server at the end.
 //
 // With -endpoint or -region it works against the existing stream named by
-// -stream, with credentials from the standard AWS SDK chain (environment,
-// shared config, instance role). It creates no stream then, and reads the
-// stream back only with -verify: records of other writers or earlier runs
-// are counted and left alone.
+// -stream, with the region and credentials that aws-sdk-go-v2's
+// config.LoadDefaultConfig finds (environment, shared config and
+// credentials files, SSO, instance or task role); -region overrides the
+// region, -endpoint the Kinesis endpoint. It creates no stream then, and
+// reads the stream back only with -verify: records of other writers or
+// earlier runs are counted and left alone.
 //
 // Every record carries a run id and its sequence number, followed by
 // content derived from both, and a UUID-like partition key also derived
@@ -53,23 +57,56 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/aws/aws-sdk-go/aws"
-	"github.com/aws/aws-sdk-go/aws/request"
-	"github.com/aws/aws-sdk-go/aws/session"
-	"github.com/aws/aws-sdk-go/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
-	"github.com/kplgo/producer"
 	"github.com/kplgo/producer/deaggregator"
-	"github.com/kplgo/producer/internal/kinesistest"
+	"github.com/kplgo/producer/sdkv2"
 )
 
 // headerSize is the size of the run id and sequence number that start every
 // record's data.
 const headerSize = 16
 
+// maxRecordSize is the size limit of one Kinesis record, data plus
+// partition key: 1 MiB, the producer's default Config.MaxRecordSize (package
+// sdkv2 exports no constant for it).
+const maxRecordSize = 1 << 20
+
+// keySize is the length of a record's partition key, a UUID.
+const keySize = 36
+
 // interruptGrace is how long the producer may still deliver records after
 // an interrupt.
 const interruptGrace = 2 * time.Second
+
+// startTimeout bounds the producer's Start: its first shard listing, which
+// the producer itself bounds by Config.ListShardsTimeout (10s by default)
+// for each try.
+const startTimeout = 30 * time.Second
+
+// Limits of the helpers that create the local stream and read the stream
+// back: streamWaitTimeout bounds the wait for a new stream to become ACTIVE,
+// readTimeout the listing of the shards and the reading of each shard,
+// readLimit is the GetRecords limit (the API's maximum), and readAttempts
+// the SDK's attempts at each of their reads (see retryReads).
+const (
+	streamWaitTimeout = 60 * time.Second
+	readTimeout       = 60 * time.Second
+	readLimit         = 10000
+	readAttempts      = 5
+)
+
+// retryReads lets the SDK retry the reads of the stream (DescribeStream,
+// ListShards, GetShardIterator, GetRecords), which are safe to repeat, even
+// on the local client, which does not retry for the producer
+// (RetryMaxAttempts 1). Against the local server a GetRecords answer
+// occasionally fails with "use of closed network connection" after its 200
+// status; on a real stream GetRecords may be throttled. The SDK's standard
+// retryer retries both.
+func retryReads(o *kinesis.Options) { o.RetryMaxAttempts = readAttempts }
 
 // Exit codes.
 const (
@@ -128,8 +165,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	case o.records < 1:
 		return o, fmt.Errorf("-records %d: need at least 1", o.records)
-	case o.size < headerSize || o.size > producer.DefaultMaxRecordSize-36:
-		return o, fmt.Errorf("-size %d: need %d..%d", o.size, headerSize, producer.DefaultMaxRecordSize-36)
+	case o.size < headerSize || o.size > maxRecordSize-keySize:
+		return o, fmt.Errorf("-size %d: need %d..%d", o.size, headerSize, maxRecordSize-keySize)
 	case o.goroutines < 1:
 		return o, fmt.Errorf("-goroutines %d: need at least 1", o.goroutines)
 	case o.local() && (o.shards < 1 || o.shards > 1000):
@@ -164,13 +201,17 @@ func main() {
 // and returns the exit code.
 func run(ctx context.Context, o options, stdout, stderr io.Writer) int {
 	fail := func(format string, args ...any) int {
+		if ctx.Err() != nil { // interrupted while starting the server or creating the stream
+			fmt.Fprintln(stderr, "kpl-demo: interrupted")
+			return exitInterrupted
+		}
 		fmt.Fprintf(stderr, "kpl-demo: "+format+"\n", args...)
 		return exitFailed
 	}
-	var client *kinesis.Kinesis
+	var client *kinesis.Client
 	if o.local() {
 		fmt.Fprintf(stdout, "Starting a local Kinesis (kinesalite)... ")
-		srv, err := kinesistest.Start()
+		srv, err := startLocalServer(ctx)
 		if err != nil {
 			fmt.Fprintln(stdout)
 			return fail("%v\n(`make demo` installs the server with npm ci; or pass -endpoint/-region to use a real stream)", err)
@@ -182,11 +223,7 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) int {
 		}()
 		fmt.Fprintf(stdout, "listening on %s\n", srv.Endpoint())
 		o.serverPID = srv.PID()
-		sess, err := srv.Session(nil)
-		if err != nil {
-			return fail("%v", err)
-		}
-		client = kinesis.New(sess)
+		client = srv.client()
 		fmt.Fprintf(stdout, "Creating stream %s with %d shards... ", o.stream, o.shards)
 		if err := createStream(ctx, client, o.stream, o.shards); err != nil {
 			fmt.Fprintln(stdout)
@@ -194,19 +231,23 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintln(stdout, "ACTIVE")
 	} else {
-		cfg := aws.NewConfig()
+		var opts []func(*config.LoadOptions) error
 		if o.region != "" {
-			cfg = cfg.WithRegion(o.region)
+			opts = append(opts, config.WithRegion(o.region))
 		}
-		if o.endpoint != "" {
-			cfg = cfg.WithEndpoint(o.endpoint)
-		}
-		sess, err := session.NewSessionWithOptions(session.Options{Config: *cfg, SharedConfigState: session.SharedConfigEnable})
+		cfg, err := config.LoadDefaultConfig(ctx, opts...)
 		if err != nil {
-			return fail("AWS session: %v", err)
+			return fail("AWS config: %v", err)
 		}
-		client = kinesis.New(sess)
-		fmt.Fprintf(stdout, "Using stream %s at %s\n", o.stream, client.Endpoint)
+		if cfg.Region == "" {
+			return fail("no AWS region: pass -region, or set AWS_REGION or a region in the shared config")
+		}
+		client = kinesis.NewFromConfig(cfg, func(ko *kinesis.Options) {
+			if o.endpoint != "" {
+				ko.BaseEndpoint = aws.String(o.endpoint)
+			}
+		})
+		fmt.Fprintf(stdout, "Using stream %s at %s\n", o.stream, endpointOf(ctx, client))
 	}
 
 	res, err := demo(ctx, client, o, stdout, stderr)
@@ -227,19 +268,39 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// createStream creates a stream and waits until it is ACTIVE.
-func createStream(ctx context.Context, client *kinesis.Kinesis, name string, shards int) error {
-	_, err := client.CreateStreamWithContext(ctx, &kinesis.CreateStreamInput{
+// endpointOf returns the endpoint the client sends requests to without a
+// stream ARN, as its endpoint resolver finds it for its region and options,
+// or the region when the resolver fails.
+func endpointOf(ctx context.Context, client *kinesis.Client) string {
+	opts := client.Options()
+	ep, err := opts.EndpointResolverV2.ResolveEndpoint(ctx, kinesis.EndpointParameters{
+		Region:       aws.String(opts.Region),
+		Endpoint:     opts.BaseEndpoint,
+		UseFIPS:      aws.Bool(opts.EndpointOptions.UseFIPSEndpoint == aws.FIPSEndpointStateEnabled),
+		UseDualStack: aws.Bool(opts.EndpointOptions.UseDualStackEndpoint == aws.DualStackEndpointStateEnabled),
+	})
+	if err != nil {
+		return "region " + opts.Region
+	}
+	return ep.URI.String()
+}
+
+// createStream creates a stream and waits until it is ACTIVE, polling
+// quickly: the local server creates a stream in milliseconds.
+func createStream(ctx context.Context, client *kinesis.Client, name string, shards int) error {
+	_, err := client.CreateStream(ctx, &kinesis.CreateStreamInput{
 		StreamName: aws.String(name),
-		ShardCount: aws.Int64(int64(shards)),
+		ShardCount: aws.Int32(int32(shards)),
 	})
 	if err != nil {
 		return fmt.Errorf("create stream %s: %w", name, err)
 	}
-	err = client.WaitUntilStreamExistsWithContext(ctx, &kinesis.DescribeStreamInput{StreamName: aws.String(name)},
-		request.WithWaiterDelay(request.ConstantWaiterDelay(20*time.Millisecond)),
-		request.WithWaiterMaxAttempts(1500))
-	if err != nil {
+	waiter := kinesis.NewStreamExistsWaiter(client, func(wo *kinesis.StreamExistsWaiterOptions) {
+		wo.MinDelay = 100 * time.Millisecond
+		wo.MaxDelay = time.Second
+		wo.ClientOptions = append(wo.ClientOptions, retryReads)
+	})
+	if err := waiter.Wait(ctx, &kinesis.DescribeStreamInput{StreamName: aws.String(name)}, streamWaitTimeout); err != nil {
 		return fmt.Errorf("wait for stream %s: %w", name, err)
 	}
 	return nil
@@ -309,7 +370,7 @@ type result struct {
 	failed   int64         // records reported on the failure channel
 	putErr   error         // the first error Put returned
 	elapsed  time.Duration // from the first Put to the end of Stop
-	stats    producer.Stats
+	stats    sdkv2.Stats
 	firstErr error // the first failure's error
 	read     *readBack
 
@@ -364,7 +425,7 @@ func (r *result) ok(o options) bool {
 
 // demo puts the records, stops the producer and, on the local server or
 // with -verify, reads the stream back.
-func demo(ctx context.Context, client *kinesis.Kinesis, o options, stdout, stderr io.Writer) (*result, error) {
+func demo(ctx context.Context, client *kinesis.Client, o options, stdout, stderr io.Writer) (*result, error) {
 	if o.run == 0 {
 		var b [8]byte
 		if _, err := rand.Read(b[:]); err != nil {
@@ -373,14 +434,14 @@ func demo(ctx context.Context, client *kinesis.Kinesis, o options, stdout, stder
 		o.run = binary.BigEndian.Uint64(b[:]) | 1
 	}
 	gen := recordGen{run: o.run, size: o.size}
-	logger := producer.Standard(log.New(io.Discard, "", 0))
+	logger := sdkv2.Standard(log.New(io.Discard, "", 0))
 	if o.verbose {
-		logger = producer.Standard(log.New(stderr, "producer: ", log.Ltime|log.Lmicroseconds))
+		logger = sdkv2.Standard(log.New(stderr, "producer: ", log.Ltime|log.Lmicroseconds))
 	}
-	p := producer.New(&producer.Config{
+	p := sdkv2.New(&sdkv2.Config{
 		StreamName: o.stream,
 		Client:     client,
-		GetShards:  producer.GetKinesisShardsFunc(client, o.stream),
+		GetShards:  sdkv2.GetKinesisShardsFunc(client, o.stream),
 		Logger:     logger,
 		RateLimit:  o.rateLimit,
 	})
@@ -402,7 +463,10 @@ func demo(ctx context.Context, client *kinesis.Kinesis, o options, stdout, stder
 			}
 		}
 	}()
-	if err := p.Start(); err != nil {
+	startCtx, cancelStart := context.WithTimeout(ctx, startTimeout)
+	err := p.Start(startCtx)
+	cancelStart()
+	if err != nil {
 		p.Stop()
 		<-failuresDone
 		return nil, err
@@ -424,7 +488,10 @@ func demo(ctx context.Context, client *kinesis.Kinesis, o options, stdout, stder
 				if seq >= int64(o.records) {
 					return
 				}
-				if err := p.Put(gen.data(uint64(seq)), gen.key(uint64(seq))); err != nil {
+				if err := p.Put(ctx, gen.data(uint64(seq)), gen.key(uint64(seq))); err != nil {
+					if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+						return // interrupted while Put waited: not a failure
+					}
 					errOnce.Do(func() { res.putErr = fmt.Errorf("Put of record %d: %w", seq, err) })
 					return
 				}
@@ -465,7 +532,7 @@ func demo(ctx context.Context, client *kinesis.Kinesis, o options, stdout, stder
 
 	fmt.Fprintf(stdout, "Reading the stream back... ")
 	readStart := time.Now()
-	rb, err := verify(client, o.stream, gen, o.records, failed)
+	rb, err := verify(ctx, client, o.stream, gen, o.records, failed)
 	if err != nil {
 		fmt.Fprintln(stdout)
 		return res, fmt.Errorf("read back: %w", err)
@@ -478,12 +545,8 @@ func demo(ctx context.Context, client *kinesis.Kinesis, o options, stdout, stder
 
 // verify reads every shard of the stream, deaggregates every Kinesis record
 // and checks every user record of the run.
-func verify(client *kinesis.Kinesis, stream string, gen recordGen, records int, failed []bool) (*readBack, error) {
-	shards, err := kinesistest.ListAllShards(client, stream)
-	if err != nil {
-		return nil, err
-	}
-	recs, err := kinesistest.ReadStream(client, stream)
+func verify(ctx context.Context, client *kinesis.Client, stream string, gen recordGen, records int, failed []bool) (*readBack, error) {
+	shards, err := listAllShards(ctx, client, stream)
 	if err != nil {
 		return nil, err
 	}
@@ -491,34 +554,44 @@ func verify(client *kinesis.Kinesis, stream string, gen recordGen, records int, 
 	ranges := make(map[string]hashRange, len(shards))
 	perShard := make(map[string]*shardCount, len(shards))
 	for _, sh := range shards {
-		id := aws.StringValue(sh.ShardId)
-		lo, ok1 := new(big.Int).SetString(aws.StringValue(sh.HashKeyRange.StartingHashKey), 10)
-		hi, ok2 := new(big.Int).SetString(aws.StringValue(sh.HashKeyRange.EndingHashKey), 10)
+		id := aws.ToString(sh.ShardId)
+		if sh.HashKeyRange == nil {
+			return nil, fmt.Errorf("shard %s has no hash key range", id)
+		}
+		lo, ok1 := new(big.Int).SetString(aws.ToString(sh.HashKeyRange.StartingHashKey), 10)
+		hi, ok2 := new(big.Int).SetString(aws.ToString(sh.HashKeyRange.EndingHashKey), 10)
 		if !ok1 || !ok2 {
 			return nil, fmt.Errorf("shard %s has a bad hash key range", id)
 		}
 		ranges[id] = hashRange{lo, hi}
-		open := sh.SequenceNumberRange == nil || sh.SequenceNumberRange.EndingSequenceNumber == nil
-		perShard[id] = &shardCount{id: id, open: open}
+		perShard[id] = &shardCount{id: id, open: isOpen(sh)}
+	}
+	var recs []shardRecord
+	for _, sh := range shards {
+		got, err := readShard(ctx, client, stream, aws.ToString(sh.ShardId), !isOpen(sh))
+		if err != nil {
+			return nil, err
+		}
+		recs = append(recs, got...)
 	}
 
 	rb := &readBack{}
 	counts := make([]uint32, records)
 	for _, r := range recs {
 		rb.kinesisRecords++
-		rb.kinesisBytes += len(r.Data)
-		if len(r.Data)+len(r.PartitionKey) > producer.DefaultMaxRecordSize {
+		rb.kinesisBytes += len(r.data)
+		if len(r.data)+len(r.partitionKey) > maxRecordSize {
 			rb.oversize++
 		}
-		sc, rng := perShard[r.ShardID], ranges[r.ShardID]
+		sc, rng := perShard[r.shardID], ranges[r.shardID]
 		if sc == nil {
-			return nil, fmt.Errorf("record read from shard %s, which ListShards does not list", r.ShardID)
+			return nil, fmt.Errorf("record read from shard %s, which ListShards does not list", r.shardID)
 		}
 		sc.kinesisRecords++
-		if deaggregator.IsAggregated(r.Data) {
+		if deaggregator.IsAggregated(r.data) {
 			rb.aggregated++
 		}
-		subs, err := deaggregator.Deaggregate(r.Data, r.PartitionKey, "")
+		subs, err := deaggregator.Deaggregate(r.data, r.partitionKey, "")
 		if err != nil {
 			rb.corrupt++
 			continue
@@ -558,10 +631,92 @@ func verify(client *kinesis.Kinesis, stream string, gen recordGen, records int, 
 		}
 	}
 	for _, sh := range shards {
-		rb.shards = append(rb.shards, *perShard[aws.StringValue(sh.ShardId)])
+		rb.shards = append(rb.shards, *perShard[aws.ToString(sh.ShardId)])
 	}
 	sort.Slice(rb.shards, func(i, j int) bool { return rb.shards[i].id < rb.shards[j].id })
 	return rb, nil
+}
+
+// isOpen reports whether a shard still accepts records (it has no ending
+// sequence number).
+func isOpen(sh types.Shard) bool {
+	return sh.SequenceNumberRange == nil || sh.SequenceNumberRange.EndingSequenceNumber == nil
+}
+
+// listAllShards returns all shards of the stream, open and closed, in the
+// order the server lists them.
+func listAllShards(ctx context.Context, client *kinesis.Client, stream string) ([]types.Shard, error) {
+	ctx, cancel := context.WithTimeout(ctx, readTimeout)
+	defer cancel()
+	// kinesalite answers with every shard at once and never returns a
+	// NextToken (and fails on a request carrying only one); the loop only
+	// matters against a server that pages. A request with a NextToken
+	// carries no StreamName, as the API requires.
+	in := &kinesis.ListShardsInput{StreamName: aws.String(stream), MaxResults: aws.Int32(readLimit)}
+	var shards []types.Shard
+	for {
+		out, err := client.ListShards(ctx, in, retryReads)
+		if err != nil {
+			return nil, fmt.Errorf("list shards of %s: %w", stream, err)
+		}
+		shards = append(shards, out.Shards...)
+		if aws.ToString(out.NextToken) == "" {
+			return shards, nil
+		}
+		in = &kinesis.ListShardsInput{NextToken: out.NextToken, MaxResults: aws.Int32(readLimit)}
+	}
+}
+
+// shardRecord is a Kinesis record read back from a shard.
+type shardRecord struct {
+	shardID      string
+	partitionKey string
+	data         []byte
+}
+
+// readShard reads one shard from TRIM_HORIZON until it has nothing more: an
+// empty answer that is not behind the tip for an open shard, the end of the
+// shard (no next iterator) for a closed one.
+func readShard(ctx context.Context, client *kinesis.Client, stream, shardID string, closed bool) ([]shardRecord, error) {
+	ctx, cancel := context.WithTimeout(ctx, readTimeout)
+	defer cancel()
+	it, err := client.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{
+		StreamName:        aws.String(stream),
+		ShardId:           aws.String(shardID),
+		ShardIteratorType: types.ShardIteratorTypeTrimHorizon,
+	}, retryReads)
+	if err != nil {
+		return nil, fmt.Errorf("get TRIM_HORIZON iterator for %s/%s: %w", stream, shardID, err)
+	}
+	var recs []shardRecord
+	iter := it.ShardIterator
+	const maxCalls, maxEmpty = 10000, 20
+	for calls, empty := 0, 0; iter != nil; calls++ {
+		if calls == maxCalls || empty == maxEmpty {
+			return nil, fmt.Errorf("reading %s/%s did not finish after %d GetRecords calls (%d records so far)",
+				stream, shardID, calls, len(recs))
+		}
+		out, err := client.GetRecords(ctx, &kinesis.GetRecordsInput{
+			ShardIterator: iter,
+			Limit:         aws.Int32(readLimit),
+		}, retryReads)
+		if err != nil {
+			return nil, fmt.Errorf("get records from %s/%s: %w", stream, shardID, err)
+		}
+		for _, r := range out.Records {
+			recs = append(recs, shardRecord{shardID: shardID, partitionKey: aws.ToString(r.PartitionKey), data: r.Data})
+		}
+		iter = out.NextShardIterator
+		if len(out.Records) > 0 {
+			empty = 0
+			continue
+		}
+		empty++
+		if !closed && aws.ToInt64(out.MillisBehindLatest) == 0 {
+			break
+		}
+	}
+	return recs, nil
 }
 
 // ---------------------------------------------------------------------------
@@ -572,7 +727,7 @@ func verify(client *kinesis.Kinesis, stream string, gen recordGen, records int, 
 // not a terminal.
 type progress struct {
 	out      io.Writer
-	p        *producer.Producer
+	p        *sdkv2.Producer
 	every    time.Duration
 	terminal bool
 	start    time.Time
@@ -585,7 +740,7 @@ type progress struct {
 	width     int
 }
 
-func newProgress(out io.Writer, p *producer.Producer, every time.Duration) *progress {
+func newProgress(out io.Writer, p *sdkv2.Producer, every time.Duration) *progress {
 	pr := &progress{out: out, p: p, every: every, start: time.Now(), stop: make(chan struct{}), done: make(chan struct{})}
 	if f, ok := out.(*os.File); ok {
 		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {

@@ -4,19 +4,35 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go/aws"
-	"github.com/aws/aws-sdk-go/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
 	"github.com/kplgo/producer/internal/kinesistest"
 )
 
+// The tests share the kinesalite server of package kinesistest (the demo
+// itself starts its own, see local.go) and talk to it through the demo's own
+// aws-sdk-go-v2 client.
 func TestMain(m *testing.M) { kinesistest.Main(m) }
+
+// sharedClient returns the demo's local client (see newLocalClient) for the
+// shared server, and a stream with the given number of shards on it.
+func sharedClient(t *testing.T, shards int) (*kinesis.Client, string) {
+	t.Helper()
+	srv := kinesistest.Shared(t)
+	hc := newLocalHTTPClient()
+	t.Cleanup(hc.CloseIdleConnections)
+	return newLocalClient(srv.Endpoint(), hc), srv.CreateStream(t, shards)
+}
 
 // smallRun returns options for a quick run against an existing stream, as
 // with -endpoint and -verify (the endpoint itself is not used by demo).
@@ -30,9 +46,7 @@ func smallRun(stream string) options {
 // intact on its shard, and the summary says so.
 func TestDemoVerifiesEveryRecord(t *testing.T) {
 	t.Parallel()
-	srv := kinesistest.Shared(t)
-	client := srv.Client(t, nil)
-	stream := srv.CreateStream(t, 3)
+	client, stream := sharedClient(t, 3)
 	o := smallRun(stream)
 
 	var out, errs bytes.Buffer
@@ -66,24 +80,25 @@ func TestDemoVerifiesEveryRecord(t *testing.T) {
 // counts the second as foreign.
 func TestDemoFindsBadRecords(t *testing.T) {
 	t.Parallel()
-	srv := kinesistest.Shared(t)
-	client := srv.Client(t, nil)
-	stream := srv.CreateStream(t, 1)
+	client, stream := sharedClient(t, 1)
 	o := smallRun(stream)
 	o.run = 0xfeedc0ffee
 	gen := recordGen{run: o.run, size: o.size}
 
 	forged := gen.data(7)
 	forged[len(forged)-1] ^= 1
-	_, err := client.PutRecords(&kinesis.PutRecordsInput{
+	put, err := client.PutRecords(context.Background(), &kinesis.PutRecordsInput{
 		StreamName: aws.String(stream),
-		Records: []*kinesis.PutRecordsRequestEntry{
+		Records: []types.PutRecordsRequestEntry{
 			{PartitionKey: aws.String(gen.key(7)), Data: forged},
 			{PartitionKey: aws.String("someone-else"), Data: []byte("not a demo record")},
 		},
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if n := aws.ToInt32(put.FailedRecordCount); n != 0 {
+		t.Fatalf("%d of the 2 planted records failed", n)
 	}
 	var out, errs bytes.Buffer
 	res, err := demo(context.Background(), client, o, &out, &errs)
@@ -218,6 +233,139 @@ func TestParseFlags(t *testing.T) {
 	} {
 		if _, err := parseFlags(args, &bytes.Buffer{}); err == nil {
 			t.Errorf("parseFlags(%q): no error", args)
+		}
+	}
+}
+
+// TestCreateStream creates a stream with the demo's createStream (the v2
+// waiter) on the shared server: it is ACTIVE with the shards asked for when
+// createStream returns, and creating it again fails.
+func TestCreateStream(t *testing.T) {
+	t.Parallel()
+	srv := kinesistest.Shared(t)
+	hc := newLocalHTTPClient()
+	t.Cleanup(hc.CloseIdleConnections)
+	client := newLocalClient(srv.Endpoint(), hc)
+	name := kinesistest.StreamName(t)
+	ctx := context.Background()
+	if err := createStream(ctx, client, name, 3); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if _, err := client.DeleteStream(context.Background(), &kinesis.DeleteStreamInput{StreamName: aws.String(name)}); err != nil {
+			t.Logf("delete stream %s: %v", name, err)
+		}
+	})
+	out, err := client.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(name)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := out.StreamDescriptionSummary; d.StreamStatus != types.StreamStatusActive || aws.ToInt32(d.OpenShardCount) != 3 {
+		t.Errorf("stream %s is %s with %d open shards, want ACTIVE with 3", name, d.StreamStatus, aws.ToInt32(d.OpenShardCount))
+	}
+	shards, err := listAllShards(ctx, client, name)
+	if err != nil || len(shards) != 3 {
+		t.Errorf("listAllShards: %d shards, %v; want 3", len(shards), err)
+	}
+	if err := createStream(ctx, client, name, 3); err == nil {
+		t.Errorf("creating stream %s a second time: no error", name)
+	}
+}
+
+// TestNoSDKv1 checks that the demo is an aws-sdk-go-v2 program: neither it
+// nor anything it imports uses aws-sdk-go v1, and it drives the producer
+// through package sdkv2, not the v1 front door (the root package).
+func TestNoSDKv1(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list")
+	}
+	t.Parallel()
+	out, err := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "list", "-deps", ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list -deps: %v\n%s", err, out)
+	}
+	deps := strings.Fields(string(out))
+	seen := map[string]bool{}
+	for _, pkg := range deps {
+		seen[pkg] = true
+		if strings.HasPrefix(pkg, "github.com/aws/aws-sdk-go/") || pkg == "github.com/kplgo/producer" {
+			t.Errorf("the demo imports %s", pkg)
+		}
+	}
+	for _, want := range []string{"github.com/kplgo/producer/sdkv2", "github.com/aws/aws-sdk-go-v2/service/kinesis", "github.com/aws/aws-sdk-go-v2/config"} {
+		if !seen[want] {
+			t.Errorf("the demo does not import %s (%d packages listed)", want, len(deps))
+		}
+	}
+}
+
+// TestRunEndpoint runs the demo as with -endpoint, -region, -stream and
+// -verify against a stream of the shared server: the client comes from
+// config.LoadDefaultConfig (credentials from the environment here), the
+// demo creates no stream, reads it back and exits with 0.
+func TestRunEndpoint(t *testing.T) {
+	// Not parallel: t.Setenv. The variables are restored before the
+	// parallel tests resume.
+	_, stream := sharedClient(t, 2)
+	srv := kinesistest.Shared(t)
+	dir := t.TempDir()
+	for k, v := range map[string]string{
+		"AWS_ACCESS_KEY_ID":           "AKIDKPLDEMO",
+		"AWS_SECRET_ACCESS_KEY":       "kpl-demo-secret",
+		"AWS_SESSION_TOKEN":           "",
+		"AWS_PROFILE":                 "",
+		"AWS_REGION":                  "",
+		"AWS_DEFAULT_REGION":          "",
+		"AWS_ENDPOINT_URL":            "",
+		"AWS_ENDPOINT_URL_KINESIS":    "",
+		"AWS_CONFIG_FILE":             filepath.Join(dir, "config"),
+		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "credentials"),
+		"AWS_EC2_METADATA_DISABLED":   "true",
+	} {
+		t.Setenv(k, v)
+	}
+	o, err := parseFlags([]string{"-endpoint", srv.Endpoint(), "-region", "us-east-1", "-stream", stream, "-verify",
+		"-records", "2000", "-size", "100", "-goroutines", "3"}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errs bytes.Buffer
+	code := run(context.Background(), o, &out, &errs)
+	t.Logf("output:\n%s%s", out.String(), errs.String())
+	if code != exitOK {
+		t.Fatalf("exit code %d, want %d", code, exitOK)
+	}
+	for _, want := range []string{"Using stream " + stream + " at " + srv.Endpoint() + "\n", "read back", "other records in the stream", "OK: every record arrived intact."} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the output lacks %q", want)
+		}
+	}
+	if strings.Contains(out.String(), "Creating stream") {
+		t.Errorf("the demo created a stream with -endpoint")
+	}
+
+	// Without a region from anywhere the demo says so instead of calling.
+	o.region = ""
+	out.Reset()
+	errs.Reset()
+	if code := run(context.Background(), o, &out, &errs); code != exitFailed || !strings.Contains(errs.String(), "no AWS region") {
+		t.Errorf("without a region: exit code %d, stderr %q; want %d and a word on the region", code, errs.String(), exitFailed)
+	}
+}
+
+// TestEndpointOf checks the endpoint the demo prints for a real stream: the
+// one the client's resolver finds for its region, or the -endpoint given.
+func TestEndpointOf(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range []struct {
+		opts kinesis.Options
+		want string
+	}{
+		{kinesis.Options{Region: "eu-west-1"}, "https://kinesis.eu-west-1.amazonaws.com"},
+		{kinesis.Options{Region: "us-east-1", BaseEndpoint: aws.String("http://localhost:4567")}, "http://localhost:4567"},
+	} {
+		if got := endpointOf(ctx, kinesis.New(c.opts)); got != c.want {
+			t.Errorf("endpointOf(region %s, endpoint %q) = %q, want %q", c.opts.Region, aws.ToString(c.opts.BaseEndpoint), got, c.want)
 		}
 	}
 }
