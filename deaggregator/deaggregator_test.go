@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"math/big"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -183,50 +184,157 @@ func TestPassThrough(t *testing.T) {
 	}
 }
 
+// TestChecksumMismatch: an aggregate whose checksum does not match is an
+// ordinary record to KCL (user data may start with the magic).
 func TestChecksumMismatch(t *testing.T) {
 	good := aggregate(t, []deaggregator.Record{{PartitionKey: "a", Data: []byte("1")}, {PartitionKey: "b", Data: []byte("2")}})
 	for i := 4; i < len(good); i++ {
 		bad := append([]byte(nil), good...)
 		bad[i] ^= 0x01
-		if _, err := deaggregator.Deaggregate(bad, "", ""); !errors.Is(err, deaggregator.ErrChecksum) {
-			t.Fatalf("byte %d flipped: %v, want ErrChecksum", i, err)
-		}
+		checkPlain(t, fmt.Sprintf("byte %d flipped", i), bad)
 	}
 	// Truncating an aggregate breaks its checksum.
-	if _, err := deaggregator.Deaggregate(good[:len(good)-1], "", ""); !errors.Is(err, deaggregator.ErrChecksum) {
-		t.Fatalf("truncated: %v, want ErrChecksum", err)
+	checkPlain(t, "truncated", good[:len(good)-1])
+}
+
+// checkPlain requires data to come back as itself, with no error.
+func checkPlain(t *testing.T, what string, data []byte) {
+	t.Helper()
+	got, err := deaggregator.Deaggregate(data, "pk", "7")
+	if err != nil || len(got) != 1 || got[0].Aggregated || got[0].PartitionKey != "pk" || got[0].ExplicitHashKey != "7" || !bytes.Equal(got[0].Data, data) {
+		t.Fatalf("%s: got %+v, %v; want the record itself", what, got, err)
 	}
 }
 
-func TestMalformed(t *testing.T) {
-	rec := func(fields ...[]byte) []byte { return bytes.Join(fields, nil) }
-	tag := func(num protowire.Number, typ protowire.Type) []byte { return protowire.AppendTag(nil, num, typ) }
-	varint := func(v uint64) []byte { return protowire.AppendVarint(nil, v) }
-	bytesField := func(num protowire.Number, b []byte) []byte {
+// protobuf builders for hand-made bodies.
+var (
+	join   = func(fields ...[]byte) []byte { return bytes.Join(fields, nil) }
+	tag    = func(num protowire.Number, typ protowire.Type) []byte { return protowire.AppendTag(nil, num, typ) }
+	varint = func(num protowire.Number, v uint64) []byte {
+		return protowire.AppendVarint(tag(num, protowire.VarintType), v)
+	}
+	bytesField = func(num protowire.Number, b []byte) []byte {
 		return protowire.AppendBytes(protowire.AppendTag(nil, num, protowire.BytesType), b)
 	}
-	key := bytesField(1, []byte("k"))
+	keyTable  = func(k string) []byte { return bytesField(1, []byte(k)) }
+	hashTable = func(h string) []byte { return bytesField(2, []byte(h)) }
+	record    = func(fields ...[]byte) []byte { return bytesField(3, join(fields...)) }
+	data      = func(d string) []byte { return bytesField(3, []byte(d)) }
+)
+
+// TestUnparsableIsPlain: a body protobuf-java's parseFrom refuses (a broken
+// encoding, a required field missing) makes the record an ordinary one.
+func TestUnparsableIsPlain(t *testing.T) {
 	for name, body := range map[string][]byte{
 		"truncated varint tag":     {0x80},
 		"truncated length":         {0x0a, 0xff},
 		"length past the end":      {0x0a, 0x05, 'a'},
-		"key index out of range":   rec(key, bytesField(3, rec(tag(1, protowire.VarintType), varint(1), bytesField(3, []byte("d"))))),
-		"no key table":             bytesField(3, rec(tag(1, protowire.VarintType), varint(0), bytesField(3, []byte("d")))),
-		"record without key index": rec(key, bytesField(3, bytesField(3, []byte("d")))),
-		"record without data":      rec(key, bytesField(3, rec(tag(1, protowire.VarintType), varint(0)))),
-		"hash index out of range":  rec(key, bytesField(3, rec(tag(1, protowire.VarintType), varint(0), tag(2, protowire.VarintType), varint(0), bytesField(3, []byte("d"))))),
-		"truncated record":         rec(key, bytesField(3, []byte{0x08})),
-		"garbage in record":        rec(key, bytesField(3, []byte{0xff, 0xff, 0xff})),
+		"record without key index": join(keyTable("k"), record(data("d"))),
+		"record without data":      join(keyTable("k"), record(varint(1, 0))),
+		"tag without key":          join(keyTable("k"), record(varint(1, 0), data("d"), bytesField(4, bytesField(2, []byte("v"))))),
+		"truncated record":         join(keyTable("k"), bytesField(3, []byte{0x08})),
+		"garbage in record":        join(keyTable("k"), bytesField(3, []byte{0xff, 0xff, 0xff})),
 		"field number zero":        {0x00, 0x00},
-		"unterminated group":       rec(key, tag(5, protowire.StartGroupType)),
-		"stray end group":          rec(key, tag(5, protowire.EndGroupType)),
+		"unterminated group":       join(keyTable("k"), tag(5, protowire.StartGroupType)),
+		"stray end group":          join(keyTable("k"), tag(5, protowire.EndGroupType)),
+		"data as a varint":         join(keyTable("k"), record(varint(1, 0), varint(3, 5))),
 	} {
 		t.Run(name, func(t *testing.T) {
-			got, err := deaggregator.Deaggregate(frame(body), "", "")
-			if !errors.Is(err, deaggregator.ErrMalformed) {
-				t.Fatalf("got %+v, %v; want ErrMalformed", got, err)
+			checkPlain(t, name, frame(body))
+			checkAgainstProto(t, frame(body))
+		})
+	}
+}
+
+// TestKCLEdgeCases follows KCL 2.x's AggregatorUtil on the edge cases: what
+// comes back, and the error that says why KCL keeps less.
+func TestKCLEdgeCases(t *testing.T) {
+	okRec := record(varint(1, 0), data("a"))
+	for _, tc := range []struct {
+		name    string
+		body    []byte
+		want    int   // records
+		wantErr error // nil, ErrMalformed or ErrOutsideShard
+	}{
+		{"no records", join(keyTable("k")), 0, nil},
+		{"key index out of range, first", join(keyTable("k"), record(varint(1, 1), data("a")), okRec), 0, deaggregator.ErrMalformed},
+		{"key index out of range, after two", join(keyTable("k"), okRec, okRec, record(varint(1, 3), data("a")), okRec), 2, deaggregator.ErrMalformed},
+		{"key index 2^32 is 0 to Java", join(keyTable("k"), record(varint(1, 1<<32), data("a"))), 1, nil},
+		{"key index 2^31 is negative to Java", join(keyTable("k"), record(varint(1, 1<<31), data("a"))), 0, deaggregator.ErrMalformed},
+		{"hash index out of range", join(keyTable("k"), okRec, record(varint(1, 0), varint(2, 0), data("a"))), 1, deaggregator.ErrMalformed},
+		{"hash key not a number", join(keyTable("k"), hashTable("12x"), okRec, record(varint(1, 0), varint(2, 0), data("a"))), 1, deaggregator.ErrMalformed},
+		{"empty hash key", join(keyTable("k"), hashTable(""), record(varint(1, 0), varint(2, 0), data("a"))), 0, deaggregator.ErrMalformed},
+		{"hash key over 2^128-1", join(keyTable("k"), hashTable("340282366920938463463374607431768211456"), okRec, record(varint(1, 0), varint(2, 0), data("a"))), 0, deaggregator.ErrOutsideShard},
+		{"negative hash key", join(keyTable("k"), hashTable("-1"), record(varint(1, 0), varint(2, 0), data("a"))), 0, deaggregator.ErrOutsideShard},
+		{"hash key with a plus sign", join(keyTable("k"), hashTable("+5"), record(varint(1, 0), varint(2, 0), data("a"))), 1, nil},
+		{"outside before malformed", join(keyTable("k"), hashTable("-1"), record(varint(1, 0), varint(2, 0), data("a")), record(varint(1, 9), data("a"))), 0, deaggregator.ErrOutsideShard},
+		{"tags and unknown fields", join(keyTable("k"), varint(9, 7), record(varint(1, 0), data("a"), bytesField(4, bytesField(1, []byte("t"))), varint(8, 1))), 1, nil},
+		{"repeated data, last wins", join(keyTable("k"), record(varint(1, 0), data("first"), data("a"))), 1, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := deaggregator.Deaggregate(frame(tc.body), "pk", "")
+			if len(got) != tc.want || !errors.Is(err, tc.wantErr) || (tc.wantErr == nil) != (err == nil) {
+				t.Fatalf("%d records, error %v; want %d, %v", len(got), err, tc.want, tc.wantErr)
+			}
+			for i, r := range got {
+				if !r.Aggregated || r.PartitionKey != "k" || string(r.Data) != "a" {
+					t.Fatalf("record %d: %+v", i, r)
+				}
+			}
+			checkAgainstProto(t, frame(tc.body))
+		})
+	}
+}
+
+// TestLengthRule: KCL needs more than the magic and 16 bytes; exactly 20
+// bytes (magic and the MD5 of nothing) is an ordinary record.
+func TestLengthRule(t *testing.T) {
+	empty := frame(nil)
+	if len(empty) != 20 || deaggregator.IsAggregated(empty) {
+		t.Fatalf("%d bytes, IsAggregated %v", len(empty), deaggregator.IsAggregated(empty))
+	}
+	checkPlain(t, "magic and the MD5 of nothing", empty)
+	one := frame(keyTable("k")) // 23 bytes: an aggregate of no user record
+	if !deaggregator.IsAggregated(one) {
+		t.Fatal("a 23-byte aggregate is not aggregated")
+	}
+	if got, err := deaggregator.Deaggregate(one, "pk", ""); len(got) != 0 || err != nil {
+		t.Fatalf("aggregate of no record: %+v, %v", got, err)
+	}
+}
+
+// TestDeaggregateShard: KCL drops a whole aggregate when any sub-record
+// hashes outside the shard it was read from, and never filters a plain
+// record.
+func TestDeaggregateShard(t *testing.T) {
+	half := new(big.Int).Lsh(big.NewInt(1), 127)
+	top := new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 128), big.NewInt(1))
+	low, high := []*big.Int{big.NewInt(0), new(big.Int).Sub(half, big.NewInt(1))}, []*big.Int{half, top}
+	lowRec := deaggregator.Record{PartitionKey: "a", ExplicitHashKey: "5", Data: []byte("1")}
+	highRec := deaggregator.Record{PartitionKey: "b", ExplicitHashKey: half.String(), Data: []byte("2")}
+	for _, tc := range []struct {
+		name  string
+		recs  []deaggregator.Record
+		shard []*big.Int
+		want  int
+	}{
+		{"all inside", []deaggregator.Record{lowRec, lowRec}, low, 2},
+		{"one outside, last", []deaggregator.Record{lowRec, lowRec, highRec}, low, 0},
+		{"one outside, first", []deaggregator.Record{highRec, lowRec}, low, 0},
+		{"the other shard", []deaggregator.Record{highRec, highRec}, high, 2},
+		{"bounds included", []deaggregator.Record{{PartitionKey: "x", ExplicitHashKey: "0", Data: []byte("z")}, {PartitionKey: "y", ExplicitHashKey: low[1].String(), Data: []byte("z")}}, low, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := deaggregator.DeaggregateShard(aggregate(t, tc.recs), "outer", "", tc.shard[0], tc.shard[1])
+			if len(got) != tc.want || (tc.want == 0) != errors.Is(err, deaggregator.ErrOutsideShard) {
+				t.Fatalf("%d records, %v; want %d", len(got), err, tc.want)
 			}
 		})
+	}
+	// A plain record is never filtered.
+	got, err := deaggregator.DeaggregateShard([]byte("plain"), "pk", top.String(), low[0], low[1])
+	if err != nil || len(got) != 1 {
+		t.Fatalf("plain record: %+v, %v", got, err)
 	}
 }
 
@@ -255,45 +363,66 @@ func TestNoPanicOnRandomInput(t *testing.T) {
 	}
 }
 
-// checkAgainstProto deaggregates data and, when the generated types parse
-// the body into a valid aggregate, requires the same records.
-func checkAgainstProto(t *testing.T, data []byte) {
-	got, err := deaggregator.Deaggregate(data, "outer", "")
-	if err != nil && !errors.Is(err, deaggregator.ErrMalformed) && !errors.Is(err, deaggregator.ErrChecksum) {
-		t.Fatalf("error %v wraps neither ErrMalformed nor ErrChecksum", err)
+// kclModel is what KCL 2.x's AggregatorUtil makes of one record read from a
+// shard with the whole hash key space, written over the generated types:
+// the records, and whether it stopped at a malformed sub-record or dropped
+// the aggregate for a sub-record outside the range.
+func kclModel(data []byte, pk, ehk string) (recs []deaggregator.Record, malformed, outside bool) {
+	plain := []deaggregator.Record{{PartitionKey: pk, ExplicitHashKey: ehk, Data: data}}
+	if len(data) < 4 || !bytes.Equal(data[:4], []byte{0xF3, 0x89, 0x9A, 0xC2}) || len(data)-4 <= md5.Size {
+		return plain, false, false
 	}
-	if !deaggregator.IsAggregated(data) {
-		if err != nil || len(got) != 1 || !bytes.Equal(got[0].Data, data) {
-			t.Fatalf("a non-aggregated record did not pass through: %v", err)
-		}
-		return
-	}
-	body := data[4 : len(data)-16]
-	if sum := md5.Sum(body); !bytes.Equal(sum[:], data[len(data)-16:]) {
-		return
+	body := data[4 : len(data)-md5.Size]
+	if sum := md5.Sum(body); !bytes.Equal(sum[:], data[len(data)-md5.Size:]) {
+		return plain, false, false
 	}
 	var m kplpb.AggregatedRecord
-	if proto.Unmarshal(body, &m) != nil {
-		return
+	if proto.Unmarshal(body, &m) != nil { // required fields checked, as parseFrom does
+		return plain, false, false
 	}
-	want := make([]deaggregator.Record, len(m.Records))
-	for i, r := range m.Records {
-		if r.GetPartitionKeyIndex() >= uint64(len(m.PartitionKeyTable)) {
-			return
+	top := new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 128), big.NewInt(1))
+	for _, r := range m.Records {
+		ki := int(int32(r.GetPartitionKeyIndex())) // Java's (int) of a long
+		if ki < 0 || ki >= len(m.PartitionKeyTable) {
+			return recs, true, false
 		}
-		want[i] = deaggregator.Record{PartitionKey: m.PartitionKeyTable[r.GetPartitionKeyIndex()], Data: r.GetData()}
+		out := deaggregator.Record{PartitionKey: m.PartitionKeyTable[ki], Data: r.GetData()}
+		var h *big.Int
 		if r.ExplicitHashKeyIndex != nil {
-			if r.GetExplicitHashKeyIndex() >= uint64(len(m.ExplicitHashKeyTable)) {
-				return
+			hi := int(int32(r.GetExplicitHashKeyIndex()))
+			if hi < 0 || hi >= len(m.ExplicitHashKeyTable) {
+				return recs, true, false
 			}
-			want[i].ExplicitHashKey = m.ExplicitHashKeyTable[r.GetExplicitHashKeyIndex()]
+			out.ExplicitHashKey = m.ExplicitHashKeyTable[hi]
+			var ok bool
+			if h, ok = new(big.Int).SetString(out.ExplicitHashKey, 10); !ok {
+				return recs, true, false
+			}
+		} else {
+			sum := md5.Sum([]byte(string([]rune(out.PartitionKey))))
+			h = new(big.Int).SetBytes(sum[:])
 		}
-		if want[i].Data == nil {
-			want[i].Data = []byte{}
+		if h.Sign() < 0 || h.Cmp(top) > 0 {
+			return nil, false, true
 		}
+		if out.Data == nil {
+			out.Data = []byte{}
+		}
+		recs = append(recs, out)
 	}
-	if err != nil {
-		t.Fatalf("the generated types parse body % x but Deaggregate says %v", body, err)
+	return recs, false, false
+}
+
+// checkAgainstProto requires Deaggregate to agree with kclModel on data.
+func checkAgainstProto(t *testing.T, data []byte) {
+	t.Helper()
+	got, err := deaggregator.Deaggregate(data, "outer", "")
+	want, malformed, outside := kclModel(data, "outer", "")
+	if malformed != errors.Is(err, deaggregator.ErrMalformed) || outside != errors.Is(err, deaggregator.ErrOutsideShard) || (err != nil) != (malformed || outside) {
+		t.Fatalf("data % x: error %v; the model says malformed %v, outside %v", data, err, malformed, outside)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("data % x: %d records (%v), the model has %d", data, len(got), err, len(want))
 	}
 	equalRecords(t, got, want)
 }

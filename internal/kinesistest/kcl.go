@@ -1,7 +1,6 @@
 package kinesistest
 
 import (
-	"crypto/md5"
 	"errors"
 	"fmt"
 	"math/big"
@@ -118,53 +117,35 @@ func KCL2View(records []Record, shards []*kinesis.Shard) (*KCLResult, error) {
 			return nil, fmt.Errorf("kinesistest: record %s was read from shard %s, which is not among the %d shards given",
 				r.SequenceNumber, r.ShardID, len(shards))
 		}
-		plain := KCLRecord{ShardID: r.ShardID, SequenceNumber: r.SequenceNumber, PartitionKey: r.PartitionKey, Data: r.Data}
-		// KCL needs more than the prefix and the checksum: a 20-byte record
-		// with the prefix is plain to it.
-		if len(r.Data) <= len(deaggregator.Magic)+md5.Size || !deaggregator.IsAggregated(r.Data) {
-			res.Records = append(res.Records, plain)
-			continue
-		}
-		subs, err := deaggregator.Deaggregate(r.Data, r.PartitionKey, "")
-		if err != nil {
-			if errors.Is(err, deaggregator.ErrChecksum) || errors.Is(err, deaggregator.ErrMalformed) {
+		subs, err := deaggregator.DeaggregateShard(r.Data, r.PartitionKey, "", rng.lo, rng.hi)
+		n := deaggregator.SubRecords(r.Data)
+		switch {
+		case err == nil && len(subs) == 1 && !subs[0].Aggregated:
+			// KCL takes it as it is, aggregation prefix or not.
+			if deaggregator.IsAggregated(r.Data) {
 				res.Malformed++
-				res.Records = append(res.Records, plain)
-				continue
 			}
+			res.Records = append(res.Records, KCLRecord{ShardID: r.ShardID, SequenceNumber: r.SequenceNumber, PartitionKey: r.PartitionKey, Data: r.Data})
+			continue
+		case errors.Is(err, deaggregator.ErrOutsideShard):
+			res.Aggregates++
+			res.DroppedAggregates++
+			res.DroppedUserRecords += n
+			continue
+		case errors.Is(err, deaggregator.ErrMalformed):
+			// KCL fails on the sub-record and keeps what it had.
+			res.BadHashKeys++
+			res.DroppedUserRecords += n - len(subs)
+		case err != nil:
 			return nil, fmt.Errorf("kinesistest: deaggregate record %s of shard %s: %w", r.SequenceNumber, r.ShardID, err)
 		}
 		res.Aggregates++
-		kept := make([]KCLRecord, 0, len(subs))
-		dropped := false
 		for i, s := range subs {
-			var h *big.Int
-			if s.ExplicitHashKey != "" {
-				var ok bool
-				if h, ok = new(big.Int).SetString(s.ExplicitHashKey, 10); !ok {
-					// KCL fails on the number and keeps what it had.
-					res.BadHashKeys++
-					res.DroppedUserRecords += len(subs) - i
-					break
-				}
-			} else {
-				h = HashKey(s.PartitionKey)
-			}
-			if h.Cmp(rng.lo) < 0 || h.Cmp(rng.hi) > 0 {
-				dropped = true
-				break
-			}
-			kept = append(kept, KCLRecord{
+			res.Records = append(res.Records, KCLRecord{
 				ShardID: r.ShardID, SequenceNumber: r.SequenceNumber, SubSequenceNumber: i, Aggregated: true,
 				PartitionKey: s.PartitionKey, ExplicitHashKey: s.ExplicitHashKey, Data: s.Data,
 			})
 		}
-		if dropped {
-			res.DroppedAggregates++
-			res.DroppedUserRecords += len(subs)
-			continue
-		}
-		res.Records = append(res.Records, kept...)
 	}
 	return res, nil
 }
