@@ -63,6 +63,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
 	"github.com/kplgo/producer/deaggregator"
+	"github.com/kplgo/producer/internal/kinesistest/shardread"
 	"github.com/kplgo/producer/sdkv2"
 )
 
@@ -674,9 +675,8 @@ type shardRecord struct {
 	data         []byte
 }
 
-// readShard reads one shard from TRIM_HORIZON until it has nothing more: an
-// empty answer that is not behind the tip for an open shard, the end of the
-// shard (no next iterator) for a closed one.
+// readShard reads one shard from TRIM_HORIZON until it has nothing more (see
+// shardread.Drain).
 func readShard(ctx context.Context, client *kinesis.Client, stream, shardID string, closed bool) ([]shardRecord, error) {
 	ctx, cancel := context.WithTimeout(ctx, readTimeout)
 	defer cancel()
@@ -688,35 +688,17 @@ func readShard(ctx context.Context, client *kinesis.Client, stream, shardID stri
 	if err != nil {
 		return nil, fmt.Errorf("get TRIM_HORIZON iterator for %s/%s: %w", stream, shardID, err)
 	}
-	var recs []shardRecord
-	iter := it.ShardIterator
-	const maxCalls, maxEmpty = 10000, 20
-	for calls, empty := 0, 0; iter != nil; calls++ {
-		if calls == maxCalls || empty == maxEmpty {
-			return nil, fmt.Errorf("reading %s/%s did not finish after %d GetRecords calls (%d records so far)",
-				stream, shardID, calls, len(recs))
-		}
-		out, err := client.GetRecords(ctx, &kinesis.GetRecordsInput{
-			ShardIterator: iter,
-			Limit:         aws.Int32(readLimit),
-		}, retryReads)
+	return shardread.Drain(stream+"/"+shardID, it.ShardIterator, closed, func(iter *string) (shardread.Page[shardRecord], error) {
+		out, err := client.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: iter, Limit: aws.Int32(readLimit)}, retryReads)
 		if err != nil {
-			return nil, fmt.Errorf("get records from %s/%s: %w", stream, shardID, err)
+			return shardread.Page[shardRecord]{}, err
 		}
+		page := shardread.Page[shardRecord]{NextIterator: out.NextShardIterator, MillisBehindLatest: aws.ToInt64(out.MillisBehindLatest)}
 		for _, r := range out.Records {
-			recs = append(recs, shardRecord{shardID: shardID, partitionKey: aws.ToString(r.PartitionKey), data: r.Data})
+			page.Records = append(page.Records, shardRecord{shardID: shardID, partitionKey: aws.ToString(r.PartitionKey), data: r.Data})
 		}
-		iter = out.NextShardIterator
-		if len(out.Records) > 0 {
-			empty = 0
-			continue
-		}
-		empty++
-		if !closed && aws.ToInt64(out.MillisBehindLatest) == 0 {
-			break
-		}
-	}
-	return recs, nil
+		return page, nil
+	})
 }
 
 // ---------------------------------------------------------------------------

@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go/aws"
 	"github.com/aws/aws-sdk-go/service/kinesis"
 	"github.com/aws/aws-sdk-go/service/kinesis/kinesisiface"
+
+	"github.com/kplgo/producer/internal/nodeserver"
 )
 
 // StartKinesisLocal launches a new kinesis-local server (the npm package of
@@ -27,7 +29,7 @@ import (
 // and ListShards' ShardFilter, and never throttles. It is slow: plan for
 // well under 1 MiB/s of PutRecords in total.
 func StartKinesisLocal() (*Server, error) {
-	return start(kinesisLocalKind)
+	return start(nodeserver.KinesisLocal)
 }
 
 // UpdateShardCount changes the stream's number of open shards to target with

@@ -12,11 +12,6 @@ import (
 	"github.com/kplgo/producer/internal/kinesistest"
 )
 
-func TestKinesisLocalListensOnLoopbackOnly(t *testing.T) {
-	t.Parallel()
-	checkLoopbackOnly(t, kinesistest.SharedKinesisLocal(t))
-}
-
 func TestKinesisLocalPutListAndUpdateShardCount(t *testing.T) {
 	t.Parallel()
 	srv := kinesistest.SharedKinesisLocal(t)

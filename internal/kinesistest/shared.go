@@ -6,12 +6,14 @@ import (
 	"os"
 	"sync"
 	"testing"
+
+	"github.com/kplgo/producer/internal/nodeserver"
 )
 
 // sharedServer is a server shared by all tests of a test binary, started on
 // first use.
 type sharedServer struct {
-	kind serverKind
+	kind nodeserver.Kind
 
 	once   sync.Once
 	mu     sync.Mutex
@@ -20,8 +22,8 @@ type sharedServer struct {
 }
 
 var (
-	shared             = &sharedServer{kind: kinesaliteKind}
-	sharedKinesisLocal = &sharedServer{kind: kinesisLocalKind}
+	shared             = &sharedServer{kind: nodeserver.Kinesalite}
+	sharedKinesisLocal = &sharedServer{kind: nodeserver.KinesisLocal}
 )
 
 // Shared returns the kinesalite server shared by all tests of the test
@@ -59,12 +61,12 @@ func (sh *sharedServer) get(tb testing.TB) *Server {
 	sh.mu.Unlock()
 	if err != nil {
 		if os.Getenv("CI") == "true" {
-			tb.Fatalf("cannot start %s: %v", sh.kind.name, err)
+			tb.Fatalf("cannot start %s: %v", sh.kind.Name, err)
 		}
-		tb.Skipf("skipping integration test: cannot start %s: %v", sh.kind.name, err)
+		tb.Skipf("skipping integration test: cannot start %s: %v", sh.kind.Name, err)
 	}
 	if srv == nil {
-		tb.Fatalf("kinesistest: the shared %s server was already closed", sh.kind.name)
+		tb.Fatalf("kinesistest: the shared %s server was already closed", sh.kind.Name)
 	}
 	return srv
 }

@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go/aws/request"
 	"github.com/aws/aws-sdk-go/service/kinesis"
 	"github.com/aws/aws-sdk-go/service/kinesis/kinesisiface"
+
+	"github.com/kplgo/producer/internal/kinesistest/shardread"
 )
 
 const (
@@ -204,9 +206,8 @@ func ReadStream(client kinesisiface.KinesisAPI, stream string) ([]Record, error)
 	return all, nil
 }
 
-// readShard reads one shard from TRIM_HORIZON until it has nothing more: an
-// empty answer that is not behind the tip for an open shard, the end of the
-// shard (no next iterator) for a closed one.
+// readShard reads one shard from TRIM_HORIZON until it has nothing more (see
+// shardread.Drain).
 func readShard(client kinesisiface.KinesisAPI, stream, shardID string, closed bool) ([]Record, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), helperTimeout)
 	defer cancel()
@@ -218,40 +219,22 @@ func readShard(client kinesisiface.KinesisAPI, stream, shardID string, closed bo
 	if err != nil {
 		return nil, fmt.Errorf("get TRIM_HORIZON iterator for %s/%s: %w", stream, shardID, err)
 	}
-	var recs []Record
-	iter := it.ShardIterator
-	const maxCalls, maxEmpty = 10000, 20
-	for calls, empty := 0, 0; iter != nil; calls++ {
-		if calls == maxCalls || empty == maxEmpty {
-			return nil, fmt.Errorf("reading %s/%s did not finish after %d GetRecords calls (%d records so far)",
-				stream, shardID, calls, len(recs))
-		}
-		out, err := client.GetRecordsWithContext(ctx, &kinesis.GetRecordsInput{
-			ShardIterator: iter,
-			Limit:         aws.Int64(readLimit),
-		})
+	return shardread.Drain(stream+"/"+shardID, it.ShardIterator, closed, func(iter *string) (shardread.Page[Record], error) {
+		out, err := client.GetRecordsWithContext(ctx, &kinesis.GetRecordsInput{ShardIterator: iter, Limit: aws.Int64(readLimit)})
 		if err != nil {
-			return nil, fmt.Errorf("get records from %s/%s: %w", stream, shardID, err)
+			return shardread.Page[Record]{}, err
 		}
+		page := shardread.Page[Record]{NextIterator: out.NextShardIterator, MillisBehindLatest: aws.Int64Value(out.MillisBehindLatest)}
 		for _, r := range out.Records {
-			recs = append(recs, Record{
+			page.Records = append(page.Records, Record{
 				ShardID:        shardID,
 				SequenceNumber: aws.StringValue(r.SequenceNumber),
 				PartitionKey:   aws.StringValue(r.PartitionKey),
 				Data:           r.Data,
 			})
 		}
-		iter = out.NextShardIterator
-		if len(out.Records) > 0 {
-			empty = 0
-			continue
-		}
-		empty++
-		if !closed && aws.Int64Value(out.MillisBehindLatest) == 0 {
-			break
-		}
-	}
-	return recs, nil
+		return page, nil
+	})
 }
 
 // SplitShard splits the shard in the middle of its hash key range, waits

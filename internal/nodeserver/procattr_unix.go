@@ -1,6 +1,6 @@
 //go:build unix
 
-package kinesistest
+package nodeserver
 
 import (
 	"os/exec"

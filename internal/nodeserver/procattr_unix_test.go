@@ -1,6 +1,6 @@
 //go:build unix
 
-package kinesistest
+package nodeserver
 
 import (
 	"syscall"
@@ -11,9 +11,7 @@ import (
 // caller's process group does not reach the server.
 func TestServerHasItsOwnProcessGroup(t *testing.T) {
 	t.Parallel()
-	forEachServer(t, func(t *testing.T, ts testServer) {
-		srv := ts.startOrSkip(t)
-		defer srv.Close()
+	forEachRunningServer(t, func(t *testing.T, srv *Server) {
 		pgid, err := syscall.Getpgid(srv.PID())
 		if err != nil {
 			t.Fatalf("getpgid(%d): %v", srv.PID(), err)

@@ -1,4 +1,4 @@
-package kinesistest
+package nodeserver
 
 import (
 	"bufio"
@@ -46,8 +46,7 @@ func waitGone(t *testing.T, pid int, within time.Duration) {
 // its launcher exits at once, so the bound holds for it as well.
 func TestCloseStopsProcess(t *testing.T) {
 	t.Parallel()
-	forEachServer(t, func(t *testing.T, ts testServer) {
-		srv := ts.startOrSkip(t)
+	forEachRunningServer(t, func(t *testing.T, srv *Server) {
 		pid := srv.PID()
 		if err := syscall.Kill(pid, 0); err != nil {
 			t.Fatalf("server process %d not running before Close: %v", pid, err)
@@ -56,7 +55,7 @@ func TestCloseStopsProcess(t *testing.T) {
 		if err := srv.Close(); err != nil {
 			t.Fatalf("Close: %v", err)
 		}
-		if d := time.Since(begin); d > stopGrace/2 {
+		if d := time.Since(begin); d > StopGrace/2 {
 			t.Errorf("Close took %v", d)
 		}
 		// Close reaps the process, so it must be gone entirely, not a zombie.
@@ -71,9 +70,7 @@ func TestCloseStopsProcess(t *testing.T) {
 
 func TestServerExitsWhenStdinCloses(t *testing.T) {
 	t.Parallel()
-	forEachServer(t, func(t *testing.T, ts testServer) {
-		srv := ts.startOrSkip(t)
-		defer srv.Close()
+	forEachRunningServer(t, func(t *testing.T, srv *Server) {
 		if err := srv.stdin.Close(); err != nil {
 			t.Fatalf("close stdin: %v", err)
 		}
@@ -90,7 +87,7 @@ func TestServerExitsWhenStdinCloses(t *testing.T) {
 
 // helperEnv names the server a helper process of TestNoOrphanWhenParentDies
 // starts.
-const helperEnv = "KINESISTEST_HELPER"
+const helperEnv = "NODESERVER_HELPER"
 
 // TestNoOrphanWhenParentDies starts a server from a child test process, kills
 // that process with SIGKILL (no cleanup runs) and checks that the server

@@ -1,8 +1,0 @@
-//go:build !unix
-
-package kinesistest
-
-import "os/exec"
-
-// detach does nothing where process groups are not available.
-func detach(*exec.Cmd) {}
