@@ -36,7 +36,7 @@ import (
 
 const (
 	// limitsOffer is how long the saturation tests offer records.
-	limitsOffer = 12 * time.Second
+	limitsOffer = 20 * time.Second
 	// limitsHotBefore is how long the hot-shard test measures the shards'
 	// rates before the window (after limitsWarmUp).
 	limitsHotBefore = 3 * time.Second
