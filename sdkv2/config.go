@@ -70,7 +70,9 @@ type Config struct {
 	// Default: Standard(nil), the standard library logger on stderr.
 	Logger Logger
 
-	// Verbose logs every PutRecords call and every retry.
+	// Verbose also logs each failed PutRecords call and each answer that
+	// put a record on another shard than predicted. (Failures nobody reads,
+	// failed shard listings, start and stop are logged anyway.)
 	Verbose bool
 
 	// GetShards, when set, gives the producer the stream's shard map: user

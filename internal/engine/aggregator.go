@@ -123,7 +123,8 @@ func recordLen(keyIdx, hashIdx uint32, dataLen int) int {
 }
 
 // add appends r if the aggregate stays within lim, and reports whether it did.
-// An empty aggregate always takes r; the caller checks aloneTooBig first.
+// An empty aggregate always takes r: the pipeline sends a record whose
+// aloneSize is over the limit as a plain record instead of adding it.
 func (a *aggregate) add(r *record, lim *limits) bool {
 	n := len(a.recs)
 	if n >= lim.count {

@@ -7,9 +7,9 @@ import "time"
 // one); nil costs nothing. Methods are called from the producer's
 // goroutines, concurrently: they must be safe for that, and quick.
 type Metrics interface {
-	// UserRecordsAggregated is called when a Kinesis record is closed with
-	// userRecords user records in it, the oldest of which waited buffered
-	// for buffered.
+	// UserRecordsAggregated is called when a Kinesis record is first sent,
+	// with the userRecords user records in it and the time since it took
+	// the first of them (time held back by the rate limit included).
 	UserRecordsAggregated(userRecords int, buffered time.Duration)
 	// KinesisRecordPut is called for each Kinesis record Kinesis
 	// acknowledged: its user records, its data bytes and the attempts it

@@ -5,8 +5,8 @@ import (
 	"sync/atomic"
 )
 
-// notifier hands values (failures) from the workers to the channel a caller
-// reads. The workers never block on a slow reader: values wait in a queue
+// notifier hands values (failures, or success results) from the producer's
+// goroutines to the channel a caller reads. They never block on a slow reader: values wait in a queue
 // that a forwarding goroutine empties into the channel. Once closed, the
 // forwarder delivers what is queued and closes the channel.
 type notifier[T any] struct {

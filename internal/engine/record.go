@@ -17,7 +17,8 @@ import (
 // PutUserRecord; the value must not change until the record is acknowledged or
 // comes back as a failure.
 type UserRecord interface {
-	// PartitionKey is the Kinesis partition key: 1 to 256 Unicode characters.
+	// PartitionKey is the Kinesis partition key: 1 to 256 UTF-16 code units
+	// (a character outside the Basic Multilingual Plane counts twice).
 	PartitionKey() string
 	// ExplicitHashKey, when not nil, overrides the hash of the partition key
 	// and decides the shard. It must be in 0..2^128-1.
@@ -143,7 +144,8 @@ func (a hash128) appendDecimal(b []byte) []byte {
 // String returns the decimal form.
 func (a hash128) String() string { return string(a.appendDecimal(nil)) }
 
-// maxKeyRunes is the longest partition key Kinesis accepts, in Unicode characters.
+// maxKeyRunes is the longest partition key Kinesis accepts, in UTF-16 code
+// units.
 // Kinesis counts them as Java does, in UTF-16 code units: a character outside
 // the Basic Multilingual Plane (an emoji, say) counts twice.
 const maxKeyRunes = 256
