@@ -470,6 +470,10 @@ func saturate(t *testing.T, producers []door) {
 	}
 	start := time.Now()
 	until := start.Add(limitsOffer)
+	// The shards' use is judged over the offer period itself: after the
+	// deadline no new record is offered, only Puts that were blocked finish.
+	atDeadline := make(chan faultinject.ShardLimitStats, 1)
+	time.AfterFunc(time.Until(until), func() { atDeadline <- tr.Stats() })
 	var waits []func()
 	for i, o := range offers {
 		waits = append(waits, o.offer(int64(9100+100*i), until))
@@ -478,7 +482,7 @@ func saturate(t *testing.T, producers []door) {
 		w()
 	}
 	offered := time.Since(start)
-	atEnd := tr.Stats()
+	atEnd := <-atDeadline
 	stops := make([]time.Duration, len(runs))
 	var stopping sync.WaitGroup
 	for i, r := range runs {
@@ -494,10 +498,10 @@ func saturate(t *testing.T, producers []door) {
 
 	out := ledger.check(limRead(t, srv, stream), nil)
 	// capacity is the figure delivery is judged by: what the stream takes
-	// in limitsOffer. While records were offered, the shards could take
-	// their rate over the time it took plus one second's burst.
+	// in limitsOffer. While records were offered (until the deadline), the
+	// shards could take their rate over limitsOffer plus one second's burst.
 	capacity := float64(shards * shardCapacity * limitsOffer.Seconds())
-	offerCapacity := float64(shards*shardCapacity) * (offered.Seconds() + 1)
+	offerCapacity := float64(shards*shardCapacity) * (limitsOffer.Seconds() + 1)
 	var offerBytes int64
 	for _, sh := range atEnd.Shards {
 		offerBytes += sh.AcceptedBytes
