@@ -2,6 +2,7 @@ package producer
 
 import (
 	"log"
+	"log/slog"
 
 	"github.com/kplgo/producer/internal/engine"
 )
@@ -17,6 +18,10 @@ type LogValue = engine.LogValue
 // StdLogger is a Logger over a standard library *log.Logger. Lines read
 // `msg key=value ... err="..."`.
 type StdLogger = engine.StdLogger
+
+// Slog returns a Logger that writes to l with attributes, at slog's Info and
+// Error levels (the same adapter as loggers.Slog and sdkv2.Slog).
+func Slog(l *slog.Logger) Logger { return engine.Slog(l) }
 
 // Standard returns a Logger that writes to l, or to os.Stderr with the prefix
 // "kinesis-producer: " when l is nil.

@@ -1,5 +1,9 @@
-// Package loggers adapts popular logging libraries to engine.Logger:
-// logrus, zap and the standard library's log/slog.
+// Package loggers adapts popular logging libraries to the producer's Logger:
+// logrus, zap and the standard library's log/slog. producer.Logger and
+// sdkv2.Logger are one interface (the engine's, shown as engine.Logger), so
+// every adapter fits the Config of either door. This package imports logrus
+// and zap; a program that wants slog alone can use producer.Slog or
+// sdkv2.Slog, which pull in neither.
 package loggers
 
 import (
@@ -10,7 +14,8 @@ import (
 	"go.uber.org/zap"
 )
 
-// Logrus returns a engine.Logger that writes to l with fields.
+// Logrus returns a Logger for producer.Config or sdkv2.Config that writes
+// to l with fields.
 func Logrus(l *logrus.Logger) engine.Logger { return &logrusLogger{l: l} }
 
 type logrusLogger struct{ l *logrus.Logger }
@@ -31,7 +36,8 @@ func logrusFields(values []engine.LogValue) logrus.Fields {
 	return f
 }
 
-// Zap returns a engine.Logger that writes to l with fields.
+// Zap returns a Logger for producer.Config or sdkv2.Config that writes to l
+// with fields.
 func Zap(l *zap.Logger) engine.Logger { return &zapLogger{l: l} }
 
 type zapLogger struct{ l *zap.Logger }
@@ -53,6 +59,6 @@ func zapFields(values []engine.LogValue, extra int) []zap.Field {
 }
 
 // Slog returns a Logger that writes to l with attributes. It is the same
-// adapter as sdkv2.Slog, for programs that do not want this package's
-// logrus and zap dependencies.
+// adapter as producer.Slog and sdkv2.Slog, which programs that do not want
+// this package's logrus and zap dependencies can use instead.
 func Slog(l *slog.Logger) engine.Logger { return engine.Slog(l) }

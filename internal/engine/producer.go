@@ -113,7 +113,11 @@ func (p *Producer) Start(ctx context.Context) error {
 		return nil
 	}
 	p.run(m)
-	p.cfg.Logger.Info("producer started", logValue("stream", p.stream), logValue("shards", len(p.pipe.stages)-1))
+	if m != nil {
+		p.cfg.Logger.Info("producer started", logValue("stream", p.stream), logValue("shards", len(m.ids)))
+	} else {
+		p.cfg.Logger.Info("producer started", logValue("stream", p.stream))
+	}
 	return nil
 }
 

@@ -24,7 +24,8 @@ type Stats struct {
 	// WrongShard is the number of Kinesis records Kinesis stored on another
 	// shard than the shard map predicted.
 	WrongShard int64
-	// ShardMapUpdates is the number of times a new shard map was installed.
+	// ShardMapUpdates is the number of times a new shard map replaced the
+	// one Start listed (which is not counted).
 	ShardMapUpdates int64
 	// RateLimited is the number of times a shard's rate limit held a
 	// Kinesis record back (a record that waits long is counted at each
