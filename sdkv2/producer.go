@@ -90,6 +90,10 @@ func (p *Producer) Shutdown(ctx context.Context) error { return p.e.Shutdown(ctx
 // Stats returns a snapshot of the producer's totals.
 func (p *Producer) Stats() Stats { return p.e.Stats() }
 
+// ShardStats returns what waits for each shard now, and each shard's current
+// rate limit (see ShardStats).
+func (p *Producer) ShardStats() []ShardStats { return p.e.ShardStats() }
+
 // Outstanding returns the number of user records accepted by Put and not yet
 // acknowledged or failed, for back-pressure.
 func (p *Producer) Outstanding() int64 { return p.e.Outstanding() }
@@ -100,6 +104,10 @@ func (p *Producer) Outstanding() int64 { return p.e.Outstanding() }
 
 // Stats is a snapshot of a producer's totals (see Producer.Stats).
 type Stats = engine.Stats
+
+// ShardStats is what waits for one shard now, and the shard's rate limit
+// (see Producer.ShardStats).
+type ShardStats = engine.ShardStats
 
 // UserRecord is a record a caller hands to PutUserRecord. The producer keeps
 // the caller's value and gives the very same value back in a FailureRecord.

@@ -218,6 +218,15 @@ func (a *aggregate) landedAsPredicted() bool {
 	return want == "" || a.result.shardID == "" || a.result.shardID == want
 }
 
+// storedShard is the shard Kinesis stored the record on, when it said so,
+// else the one predicted.
+func (a *aggregate) storedShard() string {
+	if a.result.shardID != "" {
+		return a.result.shardID
+	}
+	return a.predictedShard()
+}
+
 // predictedShard is the id of the shard the record should land on, or "".
 func (a *aggregate) predictedShard() string {
 	if a.smap == nil || a.shard < 0 {

@@ -99,7 +99,7 @@ func (r *reporter) acknowledge(a *aggregate) {
 	r.stats.kinesisRecordsPut.Add(1)
 	r.stats.bytesPut.Add(int64(len(a.data)))
 	if r.metrics != nil {
-		r.metrics.KinesisRecordPut(len(a.recs), len(a.data), a.sends)
+		r.metrics.KinesisRecordPut(a.storedShard(), len(a.recs), len(a.data), a.sends)
 	}
 	if r.results.Load() {
 		r.success.push(&SuccessRecord{

@@ -252,6 +252,8 @@ func (p *pipeline) enqueue(a *aggregate, retry bool) {
 	}
 	size := a.size()
 	st.bytes += size
+	st.view.records.Add(1)
+	st.view.bytes.Add(int64(size))
 	p.queuedRecs++
 	p.queuedBytes += size
 	if !st.active {
@@ -268,6 +270,11 @@ func (p *pipeline) enqueue(a *aggregate, retry bool) {
 func (p *pipeline) dequeued(st *stage, a *aggregate) {
 	size := a.size()
 	st.bytes -= size
+	st.view.records.Add(-1)
+	st.view.bytes.Add(-int64(size))
+	if st.queued() == 0 {
+		st.view.heldBack.Store(false)
+	}
 	p.queuedRecs--
 	p.queuedBytes -= size
 	if st.gate != nil && st.gate.shut.Load() && !st.full() {
@@ -360,8 +367,13 @@ func (p *pipeline) fill(now time.Time) (full bool) {
 			}
 			if st.limit != nil && !st.limit.take(now, size) {
 				p.report.stats.rateLimited.Add(1)
+				st.view.heldBack.Store(true)
+				if p.cfg.Metrics != nil {
+					p.cfg.Metrics.RateLimited(st.view.id)
+				}
 				break
 			}
+			st.view.heldBack.Store(false)
 			q.pop()
 			p.dequeued(st, a)
 			if len(p.batch) == 0 || a.created.Before(p.oldest) {
@@ -392,6 +404,9 @@ func (p *pipeline) dispatch(now time.Time) {
 	for _, a := range p.batch {
 		if a.sends > 0 {
 			p.report.stats.retries.Add(1)
+			if p.cfg.Metrics != nil {
+				p.cfg.Metrics.Retry(a.predictedShard())
+			}
 		}
 		a.sends++
 	}
@@ -446,6 +461,7 @@ func (p *pipeline) adapt(c *call, now time.Time) {
 	}
 	for _, st := range touched {
 		st.limit.answered(now, c.sent, st.answers.ok, st.answers.throttled)
+		st.publishRate()
 		st.answers = answers{}
 	}
 	clear(touched)
@@ -732,12 +748,17 @@ func (p *pipeline) installMap(m *shardMap) {
 	p.stages = make([]stage, n+1)
 	p.active = p.active[:0]
 	p.queuedRecs, p.queuedBytes = 0, 0
-	rt := &routes{m: m, gates: make([]*gate, n)}
+	rt := &routes{m: m, gates: make([]*gate, n), views: make([]*shardView, n+1)}
 	now := time.Now()
 	for i := range p.stages {
 		st := &p.stages[i]
 		st.index = i
 		st.maxRecs, st.maxBytes = 2*p.cfg.BatchCount, 2*p.cfg.BatchSize
+		st.view = &shardView{}
+		if m != nil && i < n {
+			st.view.id = m.ids[i]
+		}
+		rt.views[i] = st.view
 		if i == n {
 			continue // records outside every shard: never held back
 		}
@@ -749,6 +770,7 @@ func (p *pipeline) installMap(m *shardMap) {
 				st.limit = newShardLimiter(p.cfg.RateLimit, now)
 			}
 			st.maxRecs, st.maxBytes = 2, 2*p.cfg.AggregateBatchSize
+			st.publishRate()
 		}
 	}
 	p.setBounds(n)

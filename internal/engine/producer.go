@@ -79,6 +79,9 @@ func New(config *Config) *Producer {
 	}
 	lim := limits{count: cfg.AggregateBatchCount, size: cfg.AggregateBatchSize, recordMax: cfg.MaxRecordSize, seed: rand.Uint64()}
 	p.pipe = newPipeline(&p.cfg, lim, p.backlog, p.send, r, &p.routes, updates, askRefresh, p.abortCtx)
+	if o, ok := cfg.Metrics.(Observer); ok {
+		o.Observe(p)
+	}
 	return p
 }
 

@@ -74,7 +74,7 @@ func (s *sender) run(c *call) {
 	for _, a := range c.batch {
 		if !a.encoded {
 			if s.metrics != nil {
-				s.metrics.UserRecordsAggregated(len(a.recs), now.Sub(a.created))
+				s.metrics.UserRecordsAggregated(a.predictedShard(), len(a.recs), now.Sub(a.created))
 			}
 			a.encode()
 		}
@@ -122,9 +122,11 @@ func (s *sender) attempt(batch []*aggregate) {
 		code = s.client.ErrorCode(err)
 	}
 	if s.metrics != nil {
-		s.metrics.Request(len(entries), time.Since(began), len(s.slots))
+		s.metrics.Request(len(entries), time.Since(began))
 		if err != nil {
-			s.metrics.PutError(metricCode(code), len(entries))
+			for _, a := range batch {
+				s.metrics.PutError(a.predictedShard(), metricCode(code))
+			}
 		}
 	}
 	if err != nil {
@@ -145,7 +147,7 @@ func (s *sender) attempt(batch []*aggregate) {
 		if r.ErrorCode != "" {
 			a.result = outcome{err: &PutRecordError{Code: r.ErrorCode, Message: r.ErrorMessage}, code: r.ErrorCode}
 			if s.metrics != nil {
-				s.metrics.PutError(r.ErrorCode, 1)
+				s.metrics.PutError(a.predictedShard(), r.ErrorCode)
 			}
 			continue
 		}

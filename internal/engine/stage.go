@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,9 +27,31 @@ type stage struct {
 	active         bool    // listed in pipeline.active
 	index          int     // in pipeline.stages
 	gate           *gate
+	view           *shardView // what Stats and metrics see of the stage
 	// maxRecs and maxBytes bound what a stage without a limiter holds
 	// before its gate closes; with a limiter the bound follows the rate.
 	maxRecs, maxBytes int
+}
+
+// shardView is what a stage shows of itself to other goroutines (Stats,
+// metrics read when scraped). The pipeline writes it; readers load it.
+type shardView struct {
+	id       string       // the shard's id; "" for the stage of a producer without a shard map
+	records  atomic.Int64 // Kinesis records queued
+	bytes    atomic.Int64 // their bytes
+	heldBack atomic.Bool  // the rate limit refused the stage's next record at its last try
+	rateRecs atomic.Uint64
+	rateByts atomic.Uint64 // the limiter's current rates (float64 bits); 0 without one
+}
+
+// publishRate shows the limiter's current rates in the view.
+func (st *stage) publishRate() {
+	if st.limit == nil || st.view == nil {
+		return
+	}
+	r, b := st.limit.rate()
+	st.view.rateRecs.Store(math.Float64bits(r))
+	st.view.rateByts.Store(math.Float64bits(b))
 }
 
 // answers counts what one call's answer said of a stage's records.
@@ -153,6 +176,7 @@ func (g *gate) wait() <-chan struct{} {
 type routes struct {
 	m      *shardMap // nil without a shard map
 	gates  []*gate
+	views  []*shardView // one per stage, the stage of records outside every shard last
 	closed atomic.Int32 // gates shut: while none is, Put looks up no shard
 }
 

@@ -1,5 +1,7 @@
 package engine
 
+import "math"
+
 // Stats is a snapshot of a producer's running totals.
 type Stats struct {
 	// UserRecordsPut is the number of user records Kinesis acknowledged.
@@ -39,6 +41,38 @@ type Stats struct {
 	// stored their aggregate on a shard that does not hold all of them,
 	// where a KCL consumer would drop it.
 	Resent int64
+
+	// The gauges below say what waits now.
+
+	// QueuedRecords is the number of Kinesis records closed and waiting in
+	// the shards' queues for their turn (a connection, the shard's rate, a
+	// retry's backoff).
+	QueuedRecords int64
+	// QueuedBytes is the data bytes (partition keys included) of those
+	// records.
+	QueuedBytes int64
+	// HeldBack is the number of those records waiting in the queues of
+	// shards whose rate limit holds them back now.
+	HeldBack int64
+}
+
+// ShardStats is what waits for one shard now, and the shard's rate limit.
+type ShardStats struct {
+	// ShardID is the shard's id; "" for the queue of a producer without a
+	// shard map, and for records outside every shard the map knows.
+	ShardID string
+	// QueuedRecords, QueuedBytes: Kinesis records waiting for the shard, and
+	// their bytes.
+	QueuedRecords int64
+	QueuedBytes   int64
+	// HeldBack is set when the shard's rate limit holds its next record
+	// back now.
+	HeldBack bool
+	// RateRecords and RateBytes are the shard's current rate limit, in
+	// Kinesis records and bytes a second (it adapts to throttling, under
+	// Config.RateLimit); 0 when rate limiting is off.
+	RateRecords float64
+	RateBytes   float64
 }
 
 // Stats returns a snapshot of the producer's totals.
@@ -62,7 +96,42 @@ func (p *Producer) Stats() Stats {
 		Resent:            s.resent.Load(),
 	}
 	st.Outstanding = max(0, int64(p.backlog.len())+s.received.Load()-st.UserRecordsPut-st.UserRecordsFailed)
+	if rt := p.routes.Load(); rt != nil {
+		for _, v := range rt.views {
+			n := v.records.Load()
+			st.QueuedRecords += n
+			st.QueuedBytes += v.bytes.Load()
+			if v.heldBack.Load() {
+				st.HeldBack += n
+			}
+		}
+	}
 	return st
+}
+
+// ShardStats returns what waits for each shard of the current map now (one
+// entry without a map), and, when records wait outside every known shard, an
+// entry with an empty ShardID for them.
+func (p *Producer) ShardStats() []ShardStats {
+	if p.cfgErr != nil {
+		return nil
+	}
+	rt := p.routes.Load()
+	if rt == nil {
+		return nil
+	}
+	out := make([]ShardStats, 0, len(rt.views))
+	for i, v := range rt.views {
+		s := ShardStats{
+			ShardID: v.id, QueuedRecords: v.records.Load(), QueuedBytes: v.bytes.Load(), HeldBack: v.heldBack.Load(),
+			RateRecords: math.Float64frombits(v.rateRecs.Load()), RateBytes: math.Float64frombits(v.rateByts.Load()),
+		}
+		if i == len(rt.views)-1 && s.QueuedRecords == 0 {
+			continue // the stage of records outside every shard, empty
+		}
+		out = append(out, s)
+	}
+	return out
 }
 
 // Outstanding returns the number of user records accepted by Put and not yet
