@@ -194,8 +194,9 @@ type Config struct {
 	// instead of retrying it.
 	FailIfThrottled bool
 
-	// Metrics, when set, receives counts and timings as they happen. See the
-	// metrics/prometheus package for a ready adapter. Default none.
+	// Metrics, when set, receives counts and timings as they happen. See
+	// packages metrics/prommetrics (Prometheus) and metrics/otelmetrics
+	// (OpenTelemetry) for ready adapters. Default none.
 	Metrics Metrics
 
 	// RequestTimeout is the time limit of one PutRecords call, applied when

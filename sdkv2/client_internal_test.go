@@ -332,8 +332,10 @@ func TestEngineConfigNils(t *testing.T) {
 // nopMetrics is a Metrics that does nothing.
 type nopMetrics struct{}
 
-func (nopMetrics) UserRecordsAggregated(int, time.Duration) {}
-func (nopMetrics) KinesisRecordPut(int, int, int)           {}
-func (nopMetrics) PutError(string, int)                     {}
-func (nopMetrics) UserRecordsFailed(int, error)             {}
-func (nopMetrics) Request(int, time.Duration, int)          {}
+func (nopMetrics) UserRecordsAggregated(string, int, time.Duration) {}
+func (nopMetrics) KinesisRecordPut(string, int, int, int)           {}
+func (nopMetrics) PutError(string, string)                          {}
+func (nopMetrics) Retry(string)                                     {}
+func (nopMetrics) RateLimited(string)                               {}
+func (nopMetrics) UserRecordsFailed(int, error)                     {}
+func (nopMetrics) Request(int, time.Duration, string)               {}

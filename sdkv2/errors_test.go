@@ -36,11 +36,13 @@ type codeMetrics struct {
 	codes []string
 }
 
-func (m *codeMetrics) UserRecordsAggregated(int, time.Duration) {}
-func (m *codeMetrics) KinesisRecordPut(int, int, int)           {}
-func (m *codeMetrics) UserRecordsFailed(int, error)             {}
-func (m *codeMetrics) Request(int, time.Duration, int)          {}
-func (m *codeMetrics) PutError(code string, _ int) {
+func (m *codeMetrics) UserRecordsAggregated(string, int, time.Duration) {}
+func (m *codeMetrics) KinesisRecordPut(string, int, int, int)           {}
+func (m *codeMetrics) Retry(string)                                     {}
+func (m *codeMetrics) RateLimited(string)                               {}
+func (m *codeMetrics) UserRecordsFailed(int, error)                     {}
+func (m *codeMetrics) Request(int, time.Duration, string)               {}
+func (m *codeMetrics) PutError(_, code string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.codes = append(m.codes, code)

@@ -132,8 +132,14 @@ type SuccessRecord = engine.SuccessRecord
 type PutRecordError = engine.PutRecordError
 
 // Metrics receives the producer's counts and timings as they happen (see
-// Config.Metrics). Package metrics/prometheus has a ready adapter.
+// Config.Metrics). Packages metrics/prommetrics (Prometheus) and
+// metrics/otelmetrics (OpenTelemetry) have ready adapters.
 type Metrics = engine.Metrics
+
+// MetricsState is what a Metrics implementation that also has
+// Observe(MetricsState) reads when it is scraped: the producer's Stats and
+// ShardStats. The producer calls Observe once, when it is built.
+type MetricsState = engine.State
 
 // Logger receives the producer's log lines. Implementations must be safe for
 // concurrent use. The producer never logs record data or credentials.

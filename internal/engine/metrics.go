@@ -40,8 +40,10 @@ type Metrics interface {
 	// error the failure reports.
 	UserRecordsFailed(userRecords int, err error)
 	// Request is called after each PutRecords call with its number of
-	// entries and how long it took.
-	Request(entries int, latency time.Duration)
+	// entries, how long it took, and the error code of a call that failed
+	// as a whole ("" when Kinesis answered, even with failed entries;
+	// "ClientError" for an error without a code).
+	Request(entries int, latency time.Duration, code string)
 }
 
 // State is what a Metrics implementation with an Observe method can read of

@@ -122,7 +122,11 @@ func (s *sender) attempt(batch []*aggregate) {
 		code = s.client.ErrorCode(err)
 	}
 	if s.metrics != nil {
-		s.metrics.Request(len(entries), time.Since(began))
+		callCode := ""
+		if err != nil {
+			callCode = metricCode(code)
+		}
+		s.metrics.Request(len(entries), time.Since(began), callCode)
 		if err != nil {
 			for _, a := range batch {
 				s.metrics.PutError(a.predictedShard(), metricCode(code))

@@ -111,7 +111,7 @@ func (p *Producer) Stats() Stats {
 
 // ShardStats returns what waits for each shard of the current map now (one
 // entry without a map), and, when records wait outside every known shard, an
-// entry with an empty ShardID for them.
+// entry with an empty ShardID for them. It returns nil before Start.
 func (p *Producer) ShardStats() []ShardStats {
 	if p.cfgErr != nil {
 		return nil

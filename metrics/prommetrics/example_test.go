@@ -1,4 +1,4 @@
-package prometheus_test
+package prommetrics_test
 
 import (
 	"fmt"
@@ -10,9 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go/aws"
 	"github.com/aws/aws-sdk-go/service/kinesis"
 	"github.com/kplgo/producer"
-	kpprom "github.com/kplgo/producer/metrics/prometheus"
-	prom "github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/kplgo/producer/metrics/prommetrics"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // throttlingKinesis stands in for *kinesis.Kinesis so that the example runs
@@ -47,8 +46,8 @@ func (k *throttlingKinesis) PutRecords(in *kinesis.PutRecordsInput) (*kinesis.Pu
 
 // New registers the producer's metrics; Config.Metrics takes the result.
 func ExampleNew() {
-	reg := prom.NewRegistry() // in a program, often prom.DefaultRegisterer
-	metrics, err := kpprom.New(reg, "kinesis_producer", "orders")
+	reg := prometheus.NewRegistry() // in a program, often prometheus.DefaultRegisterer
+	metrics, err := prommetrics.New(reg, prommetrics.Options{Stream: "orders"})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -68,12 +67,12 @@ func ExampleNew() {
 	}
 	p.Stop()
 
-	fmt.Println("user records put:", testutil.ToFloat64(metrics.UserRecordsPutCounter()))
-
-	// What the registry exposes now, one line per series (without the
-	// values, which depend on how the records were batched). Series
-	// labelled by error code or failure reason appear with their first
-	// error: here the throttled first call.
+	// What the registry exposes now, one line per series, with the values
+	// of the settled user records and of the gauges (the other values
+	// depend on how the records were aggregated and batched). Series
+	// labelled by error code appear with their first error: here the
+	// throttled first call. The gauges are read from the producer at each
+	// scrape: after Stop, nothing is under way.
 	families, err := reg.Gather()
 	if err != nil {
 		log.Fatal(err)
@@ -84,18 +83,30 @@ func ExampleNew() {
 			for _, l := range m.GetLabel() {
 				labels = append(labels, fmt.Sprintf("%s=%q", l.GetName(), l.GetValue()))
 			}
-			fmt.Printf("%s{%s} %s\n", f.GetName(), strings.Join(labels, ","), f.GetType())
+			line := fmt.Sprintf("%s{%s} %s", f.GetName(), strings.Join(labels, ","), strings.ToLower(f.GetType().String()))
+			switch {
+			case f.GetName() == "kinesis_producer_user_records_total":
+				line += fmt.Sprint(" ", m.GetCounter().GetValue())
+			case m.GetGauge() != nil:
+				line += fmt.Sprint(" ", m.GetGauge().GetValue())
+			}
+			fmt.Println(line)
 		}
 	}
 	// Output:
-	// user records put: 100
-	// kinesis_producer_buffering_seconds{stream="orders"} HISTOGRAM
-	// kinesis_producer_kinesis_bytes_put_total{stream="orders"} COUNTER
-	// kinesis_producer_kinesis_record_attempts{stream="orders"} HISTOGRAM
-	// kinesis_producer_kinesis_records_put_total{stream="orders"} COUNTER
-	// kinesis_producer_put_errors_total{code="ProvisionedThroughputExceededException",stream="orders"} COUNTER
-	// kinesis_producer_put_records_in_flight{stream="orders"} GAUGE
-	// kinesis_producer_put_records_seconds{stream="orders"} HISTOGRAM
-	// kinesis_producer_user_records_per_kinesis_record{stream="orders"} HISTOGRAM
-	// kinesis_producer_user_records_put_total{stream="orders"} COUNTER
+	// kinesis_producer_buffering_seconds{stream="orders"} histogram
+	// kinesis_producer_held_back_kinesis_records{stream="orders"} gauge 0
+	// kinesis_producer_kinesis_bytes_put_total{stream="orders"} counter
+	// kinesis_producer_kinesis_record_attempts{stream="orders"} histogram
+	// kinesis_producer_kinesis_records_put_total{stream="orders"} counter
+	// kinesis_producer_outstanding_user_records{stream="orders"} gauge 0
+	// kinesis_producer_put_errors_total{code="ProvisionedThroughputExceededException",stream="orders"} counter
+	// kinesis_producer_put_records_in_flight{stream="orders"} gauge 0
+	// kinesis_producer_put_records_seconds{stream="orders"} histogram
+	// kinesis_producer_queued_bytes{stream="orders"} gauge 0
+	// kinesis_producer_queued_kinesis_records{stream="orders"} gauge 0
+	// kinesis_producer_rate_limited_total{stream="orders"} counter
+	// kinesis_producer_retries_total{stream="orders"} counter
+	// kinesis_producer_user_records_per_kinesis_record{stream="orders"} histogram
+	// kinesis_producer_user_records_total{outcome="acknowledged",stream="orders"} counter 100
 }
