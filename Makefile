@@ -1,11 +1,21 @@
 # make test: what CI runs. make demo: the producer against a local Kinesis.
 GO ?= go
+NPM ?= npm
 
 .PHONY: test demo deps vet fmt-check bench generate
 
-# deps installs the pinned Kinesis-compatible test servers (kinesalite, kinesis-local) and the Go modules.
-deps:
-	npm ci --no-audit --no-fund --loglevel=error
+# NODE_STAMP marks an install of the pinned Kinesis-compatible test servers
+# (kinesalite, kinesis-local) by npm ci: make runs npm ci again only when
+# node_modules or the stamp is missing, or package.json or package-lock.json
+# is newer than the stamp. The stamp is touched only after npm ci succeeds.
+NODE_STAMP := node_modules/.kplgo-installed
+
+$(NODE_STAMP): package.json package-lock.json
+	$(NPM) ci --no-audit --no-fund --loglevel=error
+	@mkdir -p $(@D) && touch $@
+
+# deps installs the test servers (when stale, see NODE_STAMP) and the Go modules.
+deps: $(NODE_STAMP)
 	$(GO) mod download
 
 vet:
@@ -17,7 +27,7 @@ fmt-check:
 test: deps vet fmt-check
 	$(GO) test -race -count=1 -timeout 20m ./...
 
-demo: deps
+demo: $(NODE_STAMP)
 	$(GO) run ./cmd/kpl-demo
 
 bench:

@@ -23,11 +23,22 @@
 // drop records: every user record must lie in the hash range of the shard it
 // was read from.
 //
+// While it puts, a progress line shows the share of the records done, the
+// ETA, the current rate (over the last 2 seconds, never less than one), the
+// PutRecords calls in flight, the Kinesis records the shards' rate limit
+// holds back now, retries and failures; a wider terminal shows more (see
+// progress.go). On a terminal the line is redrawn in place and fits its
+// width (COLUMNS, else the terminal's); otherwise a plain line is printed
+// every few seconds.
+//
 // The summary gives the rates from the first Put to the end of Stop, and the
 // CPU time used meanwhile by this process (the producer, its AWS client and
 // the record generation) and, on Linux, by the local server, each also as a
 // share of one core: a producer far below one core while the server is near
-// it is not the bottleneck.
+// it is not the bottleneck. Its line "Throughput was set by:" draws the
+// conclusion from these figures and the progress samples: the shards' rate
+// limit, the server / Kinesis, this process's CPU, or no single limit (see
+// verdict.go).
 //
 // Exit status: 0 when every record was acknowledged and (when read back)
 // found intact, on the right shard; 1 when anything failed, is missing,
@@ -48,6 +59,7 @@ import (
 	"math/big"
 	"os"
 	"os/signal"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -131,7 +143,9 @@ type options struct {
 	verbose    bool
 
 	run       uint64        // run id; random when 0
-	progress  time.Duration // interval of the progress line
+	progress  time.Duration // interval of the progress line on a terminal
+	logEvery  time.Duration // interval of the progress lines when the output is not a terminal; 0: logEvery
+	terminal  bool          // draw the progress line as on an ANSI terminal, whatever the output (tests)
 	serverPID int           // process id of the local server, for its CPU time; 0 for none
 }
 
@@ -139,7 +153,7 @@ type options struct {
 func (o *options) local() bool { return o.endpoint == "" && o.region == "" }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
-	o := options{progress: 500 * time.Millisecond}
+	o := options{progress: 500 * time.Millisecond, logEvery: logEvery}
 	fs := flag.NewFlagSet("kpl-demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.endpoint, "endpoint", "", "Kinesis endpoint URL; with it (or -region) the demo uses an existing stream instead of a local server")
@@ -375,6 +389,11 @@ type result struct {
 	firstErr error // the first failure's error
 	read     *readBack
 
+	// For the verdict on what set the throughput (see verdict).
+	obs    observations       // what the progress samples saw
+	shards []sdkv2.ShardStats // the shards' queues and rate limits at the end
+	procs  int                // cores this process may use
+
 	// CPU time used from the first Put to the end of Stop, when measured.
 	cpu       time.Duration // this process: the producer, its client and the record generation
 	cpuOK     bool
@@ -445,6 +464,8 @@ func demo(ctx context.Context, client *kinesis.Client, o options, stdout, stderr
 		GetShards:  sdkv2.GetKinesisShardsFunc(client, o.stream),
 		Logger:     logger,
 		RateLimit:  o.rateLimit,
+		// The default, set here for the verdict on what set the throughput.
+		MaxConnections: maxConnections,
 	})
 	res := &result{stream: o.stream}
 	failed := make([]bool, o.records)
@@ -500,7 +521,7 @@ func demo(ctx context.Context, client *kinesis.Client, o options, stdout, stderr
 			}
 		}()
 	}
-	prog := newProgress(stdout, p, o.progress)
+	prog := newProgress(stdout, p.Stats, int64(o.records), start, o)
 	wg.Wait()
 	// Stop, but when interrupted give the records in hand only a short
 	// grace: those still undelivered then fail with ErrStopDeadline.
@@ -520,10 +541,12 @@ func demo(ctx context.Context, client *kinesis.Client, o options, stdout, stderr
 			res.serverCPU, res.serverOK = srv1-srv0, true
 		}
 	}
-	prog.finish()
+	res.obs = prog.finish()
 	<-failuresDone
 	res.put = accepted.Load()
 	res.stats = p.Stats()
+	res.shards = p.ShardStats()
+	res.procs = min(runtime.GOMAXPROCS(0), runtime.NumCPU())
 	if res.putErr != nil {
 		return res, res.putErr
 	}
@@ -704,82 +727,6 @@ func readShard(ctx context.Context, client *kinesis.Client, stream, shardID stri
 // ---------------------------------------------------------------------------
 // Output.
 
-// progress prints a status line at an interval: on one terminal line
-// rewritten with a carriage return, or as separate lines when the output is
-// not a terminal.
-type progress struct {
-	out      io.Writer
-	p        *sdkv2.Producer
-	every    time.Duration
-	terminal bool
-	start    time.Time
-	stop     chan struct{}
-	done     chan struct{}
-
-	lastTime  time.Time
-	lastAcked int64
-	lastBytes int64
-	width     int
-}
-
-func newProgress(out io.Writer, p *sdkv2.Producer, every time.Duration) *progress {
-	pr := &progress{out: out, p: p, every: every, start: time.Now(), stop: make(chan struct{}), done: make(chan struct{})}
-	if f, ok := out.(*os.File); ok {
-		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-			pr.terminal = true
-		}
-	}
-	pr.lastTime = pr.start
-	go pr.loop()
-	return pr
-}
-
-func (pr *progress) loop() {
-	defer close(pr.done)
-	t := time.NewTicker(pr.every)
-	defer t.Stop()
-	for {
-		select {
-		case <-pr.stop:
-			return
-		case <-t.C:
-			pr.line()
-		}
-	}
-}
-
-// line prints one status line: rates over the last interval.
-func (pr *progress) line() {
-	now := time.Now()
-	st := pr.p.Stats()
-	secs := now.Sub(pr.lastTime).Seconds()
-	if secs <= 0 {
-		secs = 1e-9
-	}
-	rate := float64(st.UserRecordsPut-pr.lastAcked) / secs
-	mbs := float64(st.BytesPut-pr.lastBytes) / secs / 1e6
-	pr.lastTime, pr.lastAcked, pr.lastBytes = now, st.UserRecordsPut, st.BytesPut
-	s := fmt.Sprintf("%6.1fs  acknowledged %9d  %9.0f records/s  %6.2f MB/s  in flight %3d  outstanding %7d  retries %5d  failures %5d",
-		now.Sub(pr.start).Seconds(), st.UserRecordsPut, rate, mbs, st.InFlight, st.Outstanding, st.Retries, st.UserRecordsFailed)
-	if !pr.terminal {
-		fmt.Fprintln(pr.out, s)
-		return
-	}
-	pad := pr.width - len(s)
-	pr.width = max(pr.width, len(s))
-	fmt.Fprintf(pr.out, "\r%s%*s", s, max(pad, 0), "")
-}
-
-// finish prints the last line and ends the line.
-func (pr *progress) finish() {
-	close(pr.stop)
-	<-pr.done
-	pr.line()
-	if pr.terminal {
-		fmt.Fprintln(pr.out)
-	}
-}
-
 // print writes the summary table.
 func (r *result) print(w io.Writer, o options) {
 	secs := r.elapsed.Seconds()
@@ -815,6 +762,7 @@ func (r *result) print(w io.Writer, o options) {
 	}
 	row("PutRecords calls", "%d", r.stats.Requests)
 	row("retries", "%d", r.stats.Retries)
+	row("throttled", "%d", r.stats.Throttled)
 	row("elapsed (Put to Stop)", "%v", r.elapsed.Round(time.Millisecond))
 	row("records/s", "%.0f", float64(r.put)/secs)
 	row("MB/s (user data)", "%.2f", float64(r.put)*float64(o.size)/secs/1e6)
@@ -834,8 +782,18 @@ func (r *result) print(w io.Writer, o options) {
 		}
 	}
 	tw.Flush()
+	fmt.Fprintf(w, "Throughput was set by: %s\n", verdict(r.figures()))
 	if r.firstErr != nil {
 		fmt.Fprintf(w, "first failure: %v\n", r.firstErr)
+	}
+}
+
+// figures returns what the verdict on the run's throughput is drawn from.
+func (r *result) figures() runFigures {
+	return runFigures{
+		elapsed: r.elapsed, obs: r.obs, stats: r.stats, shards: r.shards,
+		maxConns: maxConnections, procs: r.procs,
+		cpu: r.cpu, cpuOK: r.cpuOK, serverCPU: r.serverCPU, serverOK: r.serverOK,
 	}
 }
 
