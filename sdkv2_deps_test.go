@@ -48,29 +48,9 @@ func TestV2ProgramPaysForV2Only(t *testing.T) {
 		t.Skip("builds a program")
 	}
 	t.Parallel()
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	repo, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cache := strings.TrimSpace(run(t, repo, nil, goBin, "env", "GOMODCACHE"))
-	dir := t.TempDir()
-	mod := "module v2only\n\ngo 1.24\n\nrequire github.com/kplgo/producer v0.0.0\n\nreplace github.com/kplgo/producer => " + repo + "\n"
-	write(t, filepath.Join(dir, "go.mod"), mod)
+	dir, goBin, env := freshModule(t, "v2only")
 	write(t, filepath.Join(dir, "main.go"), v2Program)
-	sum, err := os.ReadFile(filepath.Join(repo, "go.sum"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	write(t, filepath.Join(dir, "go.sum"), string(sum))
 	fresh := filepath.Join(dir, "modcache")
-	env := []string{
-		"GOMODCACHE=" + fresh,
-		"GOPROXY=file://" + filepath.ToSlash(filepath.Join(cache, "cache", "download")),
-		"GOSUMDB=off", "GOFLAGS=-mod=mod", "GOWORK=off", "GOTOOLCHAIN=local",
-	}
-	// The build cache is shared: the packages are compiled once.
-	t.Cleanup(func() { run(t, dir, env, goBin, "clean", "-modcache") })
 
 	run(t, dir, env, goBin, "build", "-o", filepath.Join(dir, "v2only"), ".")
 	deps := run(t, dir, env, goBin, "list", "-deps", ".")
@@ -91,6 +71,35 @@ func TestV2ProgramPaysForV2Only(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(fresh, "github.com", "aws", "aws-sdk-go@v1.55.8")); err == nil {
 		t.Error("building the v2-only program unpacked aws-sdk-go v1")
 	}
+}
+
+// freshModule makes a module named name in a temporary directory that
+// requires this repository (by a replace directive) with its go.sum, and
+// returns it with the go command and the environment that builds in it
+// offline: an empty module cache of its own (dir/modcache), fed from this
+// machine's. The module cache is removed when the test ends.
+func freshModule(t *testing.T, name string) (dir, goBin string, env []string) {
+	t.Helper()
+	goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+	repo, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := strings.TrimSpace(run(t, repo, nil, goBin, "env", "GOMODCACHE"))
+	sum, err := os.ReadFile(filepath.Join(repo, "go.sum"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir = t.TempDir()
+	write(t, filepath.Join(dir, "go.mod"), "module "+name+"\n\ngo 1.24\n\nrequire github.com/kplgo/producer v0.0.0\n\nreplace github.com/kplgo/producer => "+repo+"\n")
+	write(t, filepath.Join(dir, "go.sum"), string(sum))
+	env = []string{
+		"GOMODCACHE=" + filepath.Join(dir, "modcache"),
+		"GOPROXY=file://" + filepath.ToSlash(filepath.Join(cache, "cache", "download")),
+		"GOSUMDB=off", "GOFLAGS=-mod=mod", "GOWORK=off", "GOTOOLCHAIN=local",
+	}
+	t.Cleanup(func() { run(t, dir, env, goBin, "clean", "-modcache") })
+	return dir, goBin, env
 }
 
 func write(t *testing.T, path, content string) {
