@@ -76,14 +76,10 @@ func (c *client) PutRecords(ctx context.Context, entries []engine.Entry, results
 	}
 	clear(vals)
 	c.scratch.Put(req)
-	if err != nil {
-		return err
+	if out == nil {
+		out = &kinesis.PutRecordsOutput{}
 	}
-	got := 0
-	if out != nil {
-		got = len(out.Records)
-	}
-	if err := engine.CheckAnswered(got, n); err != nil {
+	if err := engine.CallError(err, len(out.Records), n); err != nil {
 		return err
 	}
 	for i, r := range out.Records {

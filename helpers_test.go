@@ -270,16 +270,6 @@ func (r *testRecord) Size() int                 { return len(r.data) }
 // isKPL reports whether data carries the aggregation prefix.
 func isKPL(data []byte) bool { return kplpb.IsAggregated(data) }
 
-// decodeKPL checks the frame of an aggregated record (magic, MD5 of the
-// protobuf) and unmarshals the protobuf with the generated types.
-func decodeKPL(t testing.TB, data []byte) *kplpb.AggregatedRecord {
-	t.Helper()
-	m, err := kplpb.Decode(data)
-	if err != nil {
-		t.Fatalf("aggregated record % x...: %v", data[:min(len(data), 8)], err)
-	}
-	return m
-}
 
 // hashRange is a shard's hash key range as big integers, for checks that do
 // not trust the package's own shard map.

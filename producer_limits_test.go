@@ -167,7 +167,7 @@ func aggregateCounts(t *testing.T, reqs [][]sentRecord, sizeLimit int) (counts [
 				counts = append(counts, 1)
 				continue
 			}
-			m := decodeKPL(t, e.Data)
+			m := kplpb.MustDecode(t, e.Data)
 			if len(e.Data) > sizeLimit {
 				t.Fatalf("aggregate of %d bytes, AggregateBatchSize %d", len(e.Data), sizeLimit)
 			}
@@ -357,7 +357,7 @@ func TestLimitsRandom(t *testing.T) {
 					if !isKPL(e.Data) {
 						continue
 					}
-					m := decodeKPL(t, e.Data)
+					m := kplpb.MustDecode(t, e.Data)
 					if len(e.Data) > full.AggregateBatchSize || len(m.Records) > full.AggregateBatchCount || len(m.Records) < 2 {
 						t.Fatalf("aggregate of %d bytes and %d records; limits %d and %d", len(e.Data), len(m.Records), full.AggregateBatchSize, full.AggregateBatchCount)
 					}

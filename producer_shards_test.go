@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go/aws"
 	"github.com/aws/aws-sdk-go/service/kinesis"
 	"github.com/kplgo/producer/internal/kinesistest"
+	"github.com/kplgo/producer/internal/kplpb"
 )
 
 // checkShardedSends checks every Kinesis record the client accepted against
@@ -27,7 +28,7 @@ func checkShardedSends(t testing.TB, rs []hashRange, sent []sentRecord) int {
 			continue
 		}
 		aggs++
-		checkKCLRule(t, rs, s, decodeKPL(t, s.Data))
+		checkKCLRule(t, rs, s, kplpb.MustDecode(t, s.Data))
 	}
 	return aggs
 }
@@ -231,7 +232,7 @@ func TestShardMapRefreshLosesNothing(t *testing.T) {
 		if !isKPL(s.Data) {
 			continue
 		}
-		m := decodeKPL(t, s.Data)
+		m := kplpb.MustDecode(t, s.Data)
 		ok := false
 		for _, rs := range maps {
 			if i := findRange(rs, recordHash(t, s.PartitionKey, s.ExplicitHashKey)); i >= 0 && kclViolation(rs[i], m) == "" {
@@ -357,7 +358,7 @@ func TestRetryAfterMapChangeSendsPlain(t *testing.T) {
 	for _, e := range reqs[0] {
 		if isKPL(e.Data) {
 			aggregated = true
-			for _, r := range decodeKPL(t, e.Data).Records {
+			for _, r := range kplpb.MustDecode(t, e.Data).Records {
 				first[string(r.GetData())] = true
 			}
 		} else {
@@ -372,7 +373,7 @@ func TestRetryAfterMapChangeSendsPlain(t *testing.T) {
 			if first[string(e.Data)] || !isKPL(e.Data) {
 				continue
 			}
-			for _, r := range decodeKPL(t, e.Data).Records {
+			for _, r := range kplpb.MustDecode(t, e.Data).Records {
 				if first[string(r.GetData())] {
 					t.Fatalf("record %q of a stale aggregate was retried inside an aggregate", r.GetData())
 				}
@@ -430,7 +431,7 @@ func kclVisible(t testing.TB, c *fakeClient) (seen map[string]int, dropped int) 
 			seen[string(s.Data)]++
 			continue
 		}
-		m := decodeKPL(t, s.Data)
+		m := kplpb.MustDecode(t, s.Data)
 		for _, sub := range m.Records {
 			key := m.PartitionKeyTable[sub.GetPartitionKeyIndex()]
 			ehk := ""

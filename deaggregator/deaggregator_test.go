@@ -33,30 +33,11 @@ func frame(body []byte) []byte {
 // generated types: tables in order of first use.
 func aggregate(t testing.TB, recs []deaggregator.Record) []byte {
 	t.Helper()
-	m := &kplpb.AggregatedRecord{}
-	keys, hashes := map[string]uint64{}, map[string]uint64{}
-	for _, r := range recs {
-		ki, ok := keys[r.PartitionKey]
-		if !ok {
-			ki = uint64(len(m.PartitionKeyTable))
-			keys[r.PartitionKey] = ki
-			m.PartitionKeyTable = append(m.PartitionKeyTable, r.PartitionKey)
-		}
-		pr := &kplpb.Record{PartitionKeyIndex: proto.Uint64(ki), Data: r.Data}
-		if pr.Data == nil {
-			pr.Data = []byte{}
-		}
-		if r.ExplicitHashKey != "" {
-			hi, ok := hashes[r.ExplicitHashKey]
-			if !ok {
-				hi = uint64(len(m.ExplicitHashKeyTable))
-				hashes[r.ExplicitHashKey] = hi
-				m.ExplicitHashKeyTable = append(m.ExplicitHashKeyTable, r.ExplicitHashKey)
-			}
-			pr.ExplicitHashKeyIndex = proto.Uint64(hi)
-		}
-		m.Records = append(m.Records, pr)
+	subs := make([]kplpb.Sub, len(recs))
+	for i, r := range recs {
+		subs[i] = kplpb.Sub{Key: r.PartitionKey, ExplicitHashKey: r.ExplicitHashKey, Data: r.Data}
 	}
+	m := kplpb.Build(subs)
 	body, err := proto.Marshal(m)
 	if err != nil {
 		t.Fatal(err)

@@ -75,14 +75,10 @@ func (c *client) PutRecords(ctx context.Context, entries []engine.Entry, results
 	out, err := c.api.PutRecords(ctx, &kinesis.PutRecordsInput{Records: records, StreamName: c.name, StreamARN: c.arn})
 	clear(records)
 	c.scratch.Put(buf)
-	if err != nil {
-		return err
+	if out == nil {
+		out = &kinesis.PutRecordsOutput{}
 	}
-	got := 0
-	if out != nil {
-		got = len(out.Records)
-	}
-	if err := engine.CheckAnswered(got, n); err != nil {
+	if err := engine.CallError(err, len(out.Records), n); err != nil {
 		return err
 	}
 	for i := range out.Records {

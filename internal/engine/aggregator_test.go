@@ -276,7 +276,7 @@ func TestEncodePlainAndAggregated(t *testing.T) {
 	if !bytes.Equal(b.data, b.appendEncoded(nil)) {
 		t.Fatal("encode and appendEncoded differ")
 	}
-	m := decodeKPL(t, b.data)
+	m := kplpb.MustDecode(t, b.data)
 	if len(m.Records) != 2 {
 		t.Fatalf("%d records", len(m.Records))
 	}

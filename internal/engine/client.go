@@ -32,7 +32,7 @@ type Client interface {
 	// writes the answer for entries[i] into results[i] (len(results) ==
 	// len(entries)). It returns an error when the call as a whole failed,
 	// and when the answer does not hold one result per entry (see
-	// CheckAnswered). ctx carries the request timeout and Shutdown's
+	// CallError). ctx carries the request timeout and Shutdown's
 	// deadline.
 	PutRecords(ctx context.Context, entries []Entry, results []Result) error
 
@@ -47,13 +47,15 @@ type Client interface {
 // before sending: the code aws-sdk-go v1 uses for it.
 const InvalidParameterCode = "InvalidParameter"
 
-// CheckAnswered returns an error when a PutRecords answer holds got results
-// for want entries.
-func CheckAnswered(got, want int) error {
-	if got != want {
+// CallError is the error a Client's PutRecords returns for a call that
+// ended with err and an answer of got results for want entries: err, or,
+// when the call succeeded, an error when the answer does not hold one
+// result per entry.
+func CallError(err error, got, want int) error {
+	if err == nil && got != want {
 		return fmt.Errorf("PutRecords answered %d entries for %d records", got, want)
 	}
-	return nil
+	return err
 }
 
 // Shard is one open shard of the stream: its id and the decimal bounds of its

@@ -59,9 +59,6 @@ type Observer interface {
 	Observe(State)
 }
 
-// ThrottleCode is the error code of a throttled PutRecords entry or call.
-const ThrottleCode = throttleCode
-
 // metricCode is the code PutError reports for an error with API error
 // code code ("" when it is not an API error).
 func metricCode(code string) string {

@@ -251,7 +251,6 @@ func (p *pipeline) enqueue(a *aggregate, retry bool) {
 		st.fresh.push(a)
 	}
 	size := a.size()
-	st.bytes += size
 	st.view.records.Add(1)
 	st.view.bytes.Add(int64(size))
 	p.queuedRecs++
@@ -269,7 +268,6 @@ func (p *pipeline) enqueue(a *aggregate, retry bool) {
 // is room again.
 func (p *pipeline) dequeued(st *stage, a *aggregate) {
 	size := a.size()
-	st.bytes -= size
 	st.view.records.Add(-1)
 	st.view.bytes.Add(-int64(size))
 	if st.queued() == 0 {

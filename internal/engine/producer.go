@@ -94,15 +94,15 @@ func (p *Producer) Start(ctx context.Context) error {
 	if p.cfgErr != nil {
 		return p.cfgErr
 	}
-	if err := p.startable(); err != nil || p.isStarted() {
+	if done, err := p.startStatus(); done {
 		return err
 	}
 	var m *shardMap
 	if p.cfg.ListShards != nil {
 		var err error
 		if m, err = p.firstMap(ctx); err != nil {
-			if p.startable() != nil {
-				return ErrStoppedProducer
+			if _, stopped := p.startStatus(); stopped != nil {
+				return stopped // the listing failed because Stop ended it
 			}
 			return fmt.Errorf("%w: stream %s: %w", ErrShardListing, p.stream, err)
 		}
@@ -124,20 +124,15 @@ func (p *Producer) Start(ctx context.Context) error {
 	return nil
 }
 
-// startable returns ErrStoppedProducer once Stop was called.
-func (p *Producer) startable() error {
+// startStatus reports whether Start has nothing (more) to do: the producer
+// has started, or Stop was called (err is then ErrStoppedProducer).
+func (p *Producer) startStatus() (done bool, err error) {
 	p.startMu.Lock()
 	defer p.startMu.Unlock()
 	if p.closed {
-		return ErrStoppedProducer
+		return true, ErrStoppedProducer
 	}
-	return nil
-}
-
-func (p *Producer) isStarted() bool {
-	p.startMu.Lock()
-	defer p.startMu.Unlock()
-	return p.started
+	return p.started, nil
 }
 
 // firstMap makes the first shard listing, within ctx and ListShardsTimeout;

@@ -22,7 +22,6 @@ type stage struct {
 	// retries are Kinesis records sent before and coming back, each due at
 	// its notBefore; fresh are closed records not sent yet. Both in order.
 	retries, fresh fifo
-	bytes          int     // of the records in retries and fresh
 	answers        answers // of the call being settled, for the limiter
 	active         bool    // listed in pipeline.active
 	index          int     // in pipeline.stages
@@ -38,7 +37,7 @@ type stage struct {
 type shardView struct {
 	id       string       // the shard's id; "" for the stage of a producer without a shard map
 	records  atomic.Int64 // Kinesis records queued
-	bytes    atomic.Int64 // their bytes
+	bytes    atomic.Int64 // their bytes (the stage's own count: full reads it)
 	heldBack atomic.Bool  // the rate limit refused the stage's next record at its last try
 	rateRecs atomic.Uint64
 	rateByts atomic.Uint64 // the limiter's current rates (float64 bits); 0 without one
@@ -70,7 +69,7 @@ func (st *stage) full() bool {
 		maxRecs = max(maxRecs, int(r*holdSeconds))
 		maxBytes = max(maxBytes, int(b*holdSeconds))
 	}
-	return st.queued() >= maxRecs || st.bytes >= maxBytes
+	return st.queued() >= maxRecs || st.view.bytes.Load() >= int64(maxBytes)
 }
 
 // head returns the next Kinesis record to send and the queue it is in: the

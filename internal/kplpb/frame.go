@@ -9,6 +9,7 @@ import (
 	"crypto/md5"
 	"errors"
 	"fmt"
+	"testing"
 
 	"google.golang.org/protobuf/proto"
 )
@@ -38,6 +39,17 @@ func Decode(data []byte) (*AggregatedRecord, error) {
 		return nil, fmt.Errorf("unmarshal: %w", err)
 	}
 	return &m, nil
+}
+
+// MustDecode is Decode for tests: it fails tb when data is not a valid
+// aggregated record.
+func MustDecode(tb testing.TB, data []byte) *AggregatedRecord {
+	tb.Helper()
+	m, err := Decode(data)
+	if err != nil {
+		tb.Fatalf("aggregated record % x...: %v", data[:min(len(data), 8)], err)
+	}
+	return m
 }
 
 // Sub is one user record of an aggregate for Build.
