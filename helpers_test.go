@@ -270,7 +270,6 @@ func (r *testRecord) Size() int                 { return len(r.data) }
 // isKPL reports whether data carries the aggregation prefix.
 func isKPL(data []byte) bool { return kplpb.IsAggregated(data) }
 
-
 // hashRange is a shard's hash key range as big integers, for checks that do
 // not trust the package's own shard map.
 type hashRange struct {
