@@ -21,17 +21,27 @@ import (
 	"github.com/kplgo/producer/sdkv2"
 )
 
-// okClient acknowledges every entry and keeps nothing: the cost of the client
-// stays out of the producer's figures.
-type okClient struct{ calls atomic.Int64 }
+// okClient acknowledges every entry at once and keeps nothing, so the cost
+// of the client stays out of the producer's figures. Like Kinesis, it names
+// the shard that owns each entry in a stream of the benchmark's shards
+// (StaticGetShardsFunc(shards); one shard without a map), so the producer's
+// check of where its aggregates landed runs and stays quiet.
+type okClient struct {
+	owner *kinesistest.StaticOwner
+	calls atomic.Int64
+}
+
+func newOKClient(shards int) *okClient { return &okClient{owner: kinesistest.NewStaticOwner(shards)} }
 
 func (c *okClient) PutRecords(in *kinesis.PutRecordsInput) (*kinesis.PutRecordsOutput, error) {
 	c.calls.Add(1)
 	out := &kinesis.PutRecordsOutput{Records: make([]*kinesis.PutRecordsResultEntry, len(in.Records))}
-	// No shard id: the producer then has no prediction to check.
-	ok := &kinesis.PutRecordsResultEntry{SequenceNumber: aws.String("1")}
-	for i := range out.Records {
-		out.Records[i] = ok
+	results := make([]kinesis.PutRecordsResultEntry, len(in.Records))
+	seq := "1"
+	for i, e := range in.Records {
+		shard := c.owner.Owner(aws.StringValue(e.PartitionKey), aws.StringValue(e.ExplicitHashKey))
+		results[i] = kinesis.PutRecordsResultEntry{ShardId: &shard, SequenceNumber: &seq}
+		out.Records[i] = &results[i]
 	}
 	return out, nil
 }
@@ -63,12 +73,25 @@ var benchModes = []struct {
 
 // benchDoor starts a producer through one front door for the benchmarks:
 // no rate limit (the fake clients have no shards to protect) and shards
-// equal shards (none: no shard map). It returns the door's put calls.
+// equal shards (none: no shard map). It returns the door's put calls, and a
+// stop that stops the producer and fails the benchmark if any aggregate
+// landed on a shard other than the one predicted (the client answering
+// unlike Kinesis would make the producer re-send, and measure that).
 type benchDoor func(b *testing.B, shards int) (put func([]byte, string) error, putUser func(UserRecord) error, stop func())
+
+// stopChecked stops a producer and checks its Stats as benchDoor says.
+func stopChecked(b *testing.B, stop func(), stats func() Stats) func() {
+	return func() {
+		stop()
+		if s := stats(); s.WrongShard != 0 || s.Resent != 0 {
+			b.Fatalf("%d Kinesis records on another shard than predicted, %d user records re-sent", s.WrongShard, s.Resent)
+		}
+	}
+}
 
 // v1Door is the root package over okClient.
 func v1Door(b *testing.B, shards int) (func([]byte, string) error, func(UserRecord) error, func()) {
-	cfg := &Config{StreamName: "bench", Client: &okClient{}, RateLimit: -1, Logger: Standard(log.New(io.Discard, "", 0))}
+	cfg := &Config{StreamName: "bench", Client: newOKClient(shards), RateLimit: -1, Logger: Standard(log.New(io.Discard, "", 0))}
 	if shards > 0 {
 		cfg.GetShards = StaticGetShardsFunc(shards)
 	}
@@ -76,12 +99,12 @@ func v1Door(b *testing.B, shards int) (func([]byte, string) error, func(UserReco
 	if err := p.Start(); err != nil {
 		b.Fatal(err)
 	}
-	return p.Put, p.PutUserRecord, p.Stop
+	return p.Put, p.PutUserRecord, stopChecked(b, p.Stop, p.Stats)
 }
 
 // v2Door is package sdkv2 over okClientV2.
 func v2Door(b *testing.B, shards int) (func([]byte, string) error, func(UserRecord) error, func()) {
-	cfg := &sdkv2.Config{StreamName: "bench", Client: &okClientV2{}, RateLimit: -1, Logger: Standard(log.New(io.Discard, "", 0))}
+	cfg := &sdkv2.Config{StreamName: "bench", Client: okClientV2{kinesistest.NewStaticOwner(shards)}, RateLimit: -1, Logger: Standard(log.New(io.Discard, "", 0))}
 	if shards > 0 {
 		cfg.GetShards = sdkv2.StaticGetShardsFunc(shards)
 	}
@@ -91,17 +114,18 @@ func v2Door(b *testing.B, shards int) (func([]byte, string) error, func(UserReco
 		b.Fatal(err)
 	}
 	return func(data []byte, key string) error { return p.Put(ctx, data, key) },
-		func(r UserRecord) error { return p.PutUserRecord(ctx, r) }, p.Stop
+		func(r UserRecord) error { return p.PutUserRecord(ctx, r) }, stopChecked(b, p.Stop, p.Stats)
 }
 
 // okClientV2 is okClient for aws-sdk-go-v2.
-type okClientV2 struct{}
+type okClientV2 struct{ owner *kinesistest.StaticOwner }
 
-func (okClientV2) PutRecords(_ context.Context, in *kinesisv2.PutRecordsInput, _ ...func(*kinesisv2.Options)) (*kinesisv2.PutRecordsOutput, error) {
+func (c okClientV2) PutRecords(_ context.Context, in *kinesisv2.PutRecordsInput, _ ...func(*kinesisv2.Options)) (*kinesisv2.PutRecordsOutput, error) {
 	out := &kinesisv2.PutRecordsOutput{Records: make([]typesv2.PutRecordsResultEntry, len(in.Records))}
 	seq := "1"
-	for i := range out.Records {
-		out.Records[i].SequenceNumber = &seq
+	for i, e := range in.Records {
+		shard := c.owner.Owner(aws.StringValue(e.PartitionKey), aws.StringValue(e.ExplicitHashKey))
+		out.Records[i] = typesv2.PutRecordsResultEntry{ShardId: &shard, SequenceNumber: &seq}
 	}
 	return out, nil
 }
@@ -164,9 +188,14 @@ func benchmarkProducer(b *testing.B, door benchDoor) {
 	forEachBenchMode(b, door, func(b *testing.B, size int, stop func(), put func(int) error) {
 		b.SetBytes(int64(size))
 		b.ReportAllocs()
+		cpu := processCPU()
 		b.ResetTimer()
 		putParallel(b, put)
 		stop()
+		b.StopTimer()
+		if used := processCPU() - cpu; used > 0 {
+			b.ReportMetric(used.Seconds()/(float64(b.N)*float64(size)/(1<<30)), "cpu-s/GiB")
+		}
 	})
 }
 
