@@ -27,11 +27,11 @@ import (
 // (StaticGetShardsFunc(shards); one shard without a map), so the producer's
 // check of where its aggregates landed runs and stays quiet.
 type okClient struct {
-	owner *kinesistest.StaticOwner
+	owner *staticOwner
 	calls atomic.Int64
 }
 
-func newOKClient(shards int) *okClient { return &okClient{owner: kinesistest.NewStaticOwner(shards)} }
+func newOKClient(shards int) *okClient { return &okClient{owner: newStaticOwner(shards)} }
 
 func (c *okClient) PutRecords(in *kinesis.PutRecordsInput) (*kinesis.PutRecordsOutput, error) {
 	c.calls.Add(1)
@@ -104,7 +104,7 @@ func v1Door(b *testing.B, shards int) (func([]byte, string) error, func(UserReco
 
 // v2Door is package sdkv2 over okClientV2.
 func v2Door(b *testing.B, shards int) (func([]byte, string) error, func(UserRecord) error, func()) {
-	cfg := &sdkv2.Config{StreamName: "bench", Client: okClientV2{kinesistest.NewStaticOwner(shards)}, RateLimit: -1, Logger: Standard(log.New(io.Discard, "", 0))}
+	cfg := &sdkv2.Config{StreamName: "bench", Client: okClientV2{newStaticOwner(shards)}, RateLimit: -1, Logger: Standard(log.New(io.Discard, "", 0))}
 	if shards > 0 {
 		cfg.GetShards = sdkv2.StaticGetShardsFunc(shards)
 	}
@@ -118,7 +118,7 @@ func v2Door(b *testing.B, shards int) (func([]byte, string) error, func(UserReco
 }
 
 // okClientV2 is okClient for aws-sdk-go-v2.
-type okClientV2 struct{ owner *kinesistest.StaticOwner }
+type okClientV2 struct{ owner *staticOwner }
 
 func (c okClientV2) PutRecords(_ context.Context, in *kinesisv2.PutRecordsInput, _ ...func(*kinesisv2.Options)) (*kinesisv2.PutRecordsOutput, error) {
 	out := &kinesisv2.PutRecordsOutput{Records: make([]typesv2.PutRecordsResultEntry, len(in.Records))}

@@ -39,8 +39,8 @@ type aggregate struct {
 	hashIdx  []uint32 // per record: index in hashes, or noIndex
 	keys     []string
 	hashes   []hash128
-	keyPos   indexTable // finds a key's index in keys
-	hashPos  indexTable // finds an explicit hash key's index in hashes
+	pos      *keyTables // find indexes in keys and hashes while open: the stage's (see useTables), else own
+	own      keyTables
 	pbSize   int        // exact size of the protobuf encoding so far
 	outerKey string
 
@@ -90,11 +90,10 @@ func (a *aggregate) release() {
 	}
 	clear(a.recs)
 	clear(a.keys)
-	a.keyPos.reset()
-	a.hashPos.reset()
+	a.own.reset()
 	*a = aggregate{
 		recs: a.recs[:0], keyIdx: a.keyIdx[:0], hashIdx: a.hashIdx[:0],
-		keys: a.keys[:0], hashes: a.hashes[:0], keyPos: a.keyPos, hashPos: a.hashPos,
+		keys: a.keys[:0], hashes: a.hashes[:0], own: a.own,
 	}
 	aggregatePool.Put(a)
 }
@@ -131,8 +130,11 @@ func (a *aggregate) add(r *record, lim *limits) bool {
 		return false
 	}
 	grow := 0
+	if a.pos == nil {
+		a.pos = &a.own
+	}
 	keySum := hashString(r.key, lim.seed)
-	keySlot, keyIdx, haveKey := a.keyPos.slot(keySum, func(i uint32) bool { return a.keys[i] == r.key })
+	keySlot, keyIdx, haveKey := a.pos.keys.slot(keySum, func(i uint32) bool { return a.keys[i] == r.key })
 	if !haveKey {
 		keyIdx = uint32(len(a.keys))
 		grow += bytesFieldLen(len(r.key))
@@ -143,7 +145,7 @@ func (a *aggregate) add(r *record, lim *limits) bool {
 	var hashSlot int
 	if r.hasEHK {
 		hashSum = r.hash.hashOf(lim.seed)
-		hashSlot, hashIdx, haveHash = a.hashPos.slot(hashSum, func(i uint32) bool { return a.hashes[i] == r.hash })
+		hashSlot, hashIdx, haveHash = a.pos.hashes.slot(hashSum, func(i uint32) bool { return a.hashes[i] == r.hash })
 		if !haveHash {
 			hashIdx = uint32(len(a.hashes))
 			grow += bytesFieldLen(r.ehkDigits())
@@ -160,17 +162,36 @@ func (a *aggregate) add(r *record, lim *limits) bool {
 	}
 	if !haveKey {
 		a.keys = append(a.keys, r.key)
-		a.keyPos.insert(keySlot, keySum, keyIdx)
+		a.pos.keys.insert(keySlot, keySum, keyIdx)
 	}
 	if !haveHash {
 		a.hashes = append(a.hashes, r.hash)
-		a.hashPos.insert(hashSlot, hashSum, hashIdx)
+		a.pos.hashes.insert(hashSlot, hashSum, hashIdx)
 	}
 	a.recs = append(a.recs, *r)
 	a.keyIdx = append(a.keyIdx, keyIdx)
 	a.hashIdx = append(a.hashIdx, hashIdx)
 	a.pbSize += grow
 	return true
+}
+
+// keyTables find the index of a partition key and of an explicit hash key
+// in the tables of the aggregate being filled.
+type keyTables struct{ keys, hashes indexTable }
+
+func (t *keyTables) reset() {
+	t.keys.reset()
+	t.hashes.reset()
+}
+
+// useTables makes an empty aggregate find its keys with t, emptied first,
+// until it is closed. A stage lends its own tables to each aggregate it
+// opens: they stay in the cache of the goroutine that fills them, where an
+// aggregate's own tables, emptied on another goroutine when it was last
+// released, would miss the cache on nearly every lookup.
+func (a *aggregate) useTables(t *keyTables) {
+	t.reset()
+	a.pos = t
 }
 
 // aloneSize is the aggregated data size of an aggregate holding only r.
@@ -200,15 +221,25 @@ func (a *aggregate) size() int {
 // encode builds the PutRecords entry of the Kinesis record: the user data
 // itself for a plain record, or magic + protobuf + MD5 in a pooled buffer.
 func (a *aggregate) encode() {
+	if a.encodeUnsummed() {
+		a.sumAlone()
+	}
+}
+
+// encodeUnsummed is encode without the aggregate's MD5, which is left zero
+// for the caller to fill in (see checksums). It reports whether there is
+// one to fill in: false for a plain record.
+func (a *aggregate) encodeUnsummed() bool {
 	if a.plain() {
 		a.data = a.recs[0].data
 	} else {
 		a.buf = bufferPool.Get().(*[]byte)
-		a.data = a.appendEncoded((*a.buf)[:0])
+		a.data = a.appendUnsummed((*a.buf)[:0])
 		*a.buf = a.data
 	}
 	a.entry = Entry{Data: a.data, PartitionKey: a.outerKey, ExplicitHashKey: a.outerHash}
 	a.encoded = true
+	return !a.plain()
 }
 
 // landedAsPredicted reports whether the last call's answer put the record
@@ -237,6 +268,16 @@ func (a *aggregate) predictedShard() string {
 
 // appendEncoded appends the aggregated record (magic, protobuf, MD5) to b.
 func (a *aggregate) appendEncoded(b []byte) []byte {
+	start := len(b) + len(magic)
+	b = a.appendUnsummed(b)
+	n := len(b)
+	md5Into(b[n-md5.Size:], b[start:n-md5.Size])
+	return b
+}
+
+// appendUnsummed appends the aggregated record to b with room for its MD5,
+// left zero.
+func (a *aggregate) appendUnsummed(b []byte) []byte {
 	need := aggOverhead + a.pbSize
 	if cap(b)-len(b) < need {
 		nb := make([]byte, len(b), len(b)+need)
@@ -244,7 +285,6 @@ func (a *aggregate) appendEncoded(b []byte) []byte {
 		b = nb
 	}
 	b = append(b, magic[:]...)
-	start := len(b)
 	for _, k := range a.keys {
 		b = protowire.AppendTag(b, fieldKeyTable, protowire.BytesType)
 		b = protowire.AppendString(b, k)
@@ -268,8 +308,8 @@ func (a *aggregate) appendEncoded(b []byte) []byte {
 		b = protowire.AppendTag(b, fieldData, protowire.BytesType)
 		b = protowire.AppendBytes(b, r.data)
 	}
-	sum := md5.Sum(b[start:])
-	return append(b, sum[:]...)
+	var zero [md5.Size]byte
+	return append(b, zero[:]...)
 }
 
 // plainHashKey is the explicit hash key a plain record is sent with: the

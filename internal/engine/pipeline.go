@@ -194,6 +194,7 @@ func (p *pipeline) add(r *record, created time.Time) {
 			p.emit(st.agg, shard)
 		}
 		st.agg = newAggregate()
+		st.agg.useTables(&st.keys)
 		st.agg.created = stamp(created)
 		st.agg.add(r, &p.lim)
 	}
@@ -215,6 +216,7 @@ func (p *pipeline) emit(a *aggregate, shard int) {
 	if shard >= 0 && p.stages[shard].agg == a {
 		p.stages[shard].agg = nil
 	}
+	a.pos = nil // the stage's tables go to its next aggregate
 	a.shard, a.smap, a.epoch = shard, p.shards, p.epoch
 	p.epoch.add(len(a.recs))
 	switch {

@@ -345,7 +345,7 @@ func (p *Producer) Stop() {
 	p.stopped.Do(func() {
 		p.backlog.close()
 		<-p.pipe.done
-		p.send.calls.Wait()
+		p.send.close()
 		if p.refresh != nil {
 			p.refresh.stop()
 		}

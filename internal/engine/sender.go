@@ -14,6 +14,8 @@ type call struct {
 	batch []*aggregate
 	acked []shardRef // shards of the records acknowledged by the sender
 	sent  time.Time  // when the call was made
+
+	unsummed []*aggregate // scratch: the batch's aggregates still to checksum
 }
 
 // shardRef names a shard by its index in a map.
@@ -38,6 +40,7 @@ type sender struct {
 	stats    *counters
 	report   *reporter
 	abortCtx context.Context
+	sums     checksums
 
 	slots   chan struct{} // one per call in flight
 	calls   sync.WaitGroup
@@ -48,6 +51,7 @@ func newSender(cfg *Config, stream string, report *reporter, abortCtx context.Co
 	s := &sender{
 		client: cfg.Client, timeout: cfg.RequestTimeout, verbose: cfg.Verbose, stream: stream,
 		logger: cfg.Logger, metrics: cfg.Metrics, stats: &report.stats, report: report, abortCtx: abortCtx,
+		sums:    checksums{lanes: newLaneHasher()},
 		slots:   make(chan struct{}, cfg.MaxConnections),
 		results: make(chan *call, cfg.MaxConnections),
 	}
@@ -57,6 +61,13 @@ func newSender(cfg *Config, stream string, report *reporter, abortCtx context.Co
 // free reports whether a connection slot is free. Only the pipeline takes
 // slots, so a free slot stays free until it sends.
 func (s *sender) free() bool { return len(s.slots) < cap(s.slots) }
+
+// close stops what the sender runs besides its calls (the checksum lanes),
+// once no call is under way.
+func (s *sender) close() {
+	s.calls.Wait()
+	s.sums.close()
+}
 
 // inFlight returns the number of calls under way.
 func (s *sender) inFlight() int { return len(s.slots) }
@@ -71,14 +82,19 @@ func (s *sender) send(batch []*aggregate, now time.Time) {
 func (s *sender) run(c *call) {
 	defer s.calls.Done()
 	now := time.Now()
+	unsummed := c.unsummed[:0]
 	for _, a := range c.batch {
 		if !a.encoded {
 			if s.metrics != nil {
 				s.metrics.UserRecordsAggregated(a.predictedShard(), len(a.recs), now.Sub(a.created))
 			}
-			a.encode()
+			if a.encodeUnsummed() {
+				unsummed = append(unsummed, a)
+			}
 		}
 	}
+	s.sums.sum(unsummed)
+	clear(unsummed)
 	s.attempt(c.batch)
 	<-s.slots
 	// What landed where predicted is delivered: settle it here, on this

@@ -1,4 +1,4 @@
-package kinesistest
+package producer
 
 import (
 	"crypto/md5"
@@ -11,12 +11,12 @@ import (
 	"github.com/kplgo/producer/internal/engine"
 )
 
-// StaticOwner names the shard that owns an entry in a stream whose shards
+// staticOwner names the shard that owns an entry in a stream whose shards
 // are those of StaticGetShardsFunc(count), as Kinesis does in its PutRecords
 // answer: the shard whose range holds the entry's explicit hash key, or else
 // the MD5 of its partition key. It allocates nothing, so a benchmark's fake
 // client can answer like Kinesis at a cost too small to count.
-type StaticOwner struct {
+type staticOwner struct {
 	ids  []string
 	ends []uint128 // inclusive ending hash key of each shard, ascending
 }
@@ -25,14 +25,14 @@ type uint128 struct{ hi, lo uint64 }
 
 func (a uint128) less(b uint128) bool { return a.hi < b.hi || a.hi == b.hi && a.lo < b.lo }
 
-// NewStaticOwner returns the owner of entries in a stream of count shards;
+// newStaticOwner returns the owner of entries in a stream of count shards;
 // with count < 1, a stream of one shard.
-func NewStaticOwner(count int) *StaticOwner {
+func newStaticOwner(count int) *staticOwner {
 	shards, err := engine.StaticShards(max(count, 1))
 	if err != nil {
 		panic(err) // unreachable: count is at least 1
 	}
-	o := &StaticOwner{}
+	o := &staticOwner{}
 	for _, s := range shards {
 		end, _ := new(big.Int).SetString(s.EndingHashKey, 10)
 		var b [16]byte
@@ -46,7 +46,7 @@ func NewStaticOwner(count int) *StaticOwner {
 // Owner returns the id of the shard that owns an entry with this partition
 // key and explicit hash key ("" for none). A malformed explicit hash key
 // counts as none.
-func (o *StaticOwner) Owner(partitionKey, explicitHashKey string) string {
+func (o *staticOwner) Owner(partitionKey, explicitHashKey string) string {
 	h, ok := parseDecimal128(explicitHashKey)
 	if !ok {
 		sum := md5.Sum(unsafe.Slice(unsafe.StringData(partitionKey), len(partitionKey)))

@@ -1,4 +1,4 @@
-package kinesistest
+package producer
 
 import (
 	"math/big"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/aws-sdk-go/aws"
 	"github.com/aws/aws-sdk-go/service/kinesis"
+	"github.com/kplgo/producer/internal/kinesistest"
 )
 
 // TestStaticOwnerAgreesWithShardForHashKey checks the fast owner against the
@@ -14,7 +15,7 @@ import (
 func TestStaticOwnerAgreesWithShardForHashKey(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, count := range []int{0, 1, 2, 3, 10, 64, 500} {
-		o := NewStaticOwner(count)
+		o := newStaticOwner(count)
 		var shards []*kinesis.Shard
 		for i := range o.ids {
 			start := big.NewInt(0)
@@ -31,20 +32,20 @@ func TestStaticOwnerAgreesWithShardForHashKey(t *testing.T) {
 			hashes = append(hashes, end, new(big.Int).Add(end, big.NewInt(1)))
 		}
 		for range 200 {
-			hashes = append(hashes, RandomHash(rng))
+			hashes = append(hashes, kinesistest.RandomHash(rng))
 		}
 		for _, h := range hashes {
 			if h.Cmp(top) > 0 {
 				continue
 			}
-			want := *ShardForHashKey(shards, h).ShardId
+			want := *kinesistest.ShardForHashKey(shards, h).ShardId
 			if got := o.Owner("ignored", h.String()); got != want {
 				t.Fatalf("%d shards, hash %s: %s, want %s", count, h, got, want)
 			}
 		}
 		for range 200 {
-			key := RandomKey(rng)
-			want := *ShardForHashKey(shards, HashKey(key)).ShardId
+			key := kinesistest.RandomKey(rng)
+			want := *kinesistest.ShardForHashKey(shards, kinesistest.HashKey(key)).ShardId
 			if got := o.Owner(key, ""); got != want {
 				t.Fatalf("%d shards, key %q: %s, want %s", count, key, got, want)
 			}
