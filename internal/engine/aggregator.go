@@ -41,7 +41,7 @@ type aggregate struct {
 	hashes   []hash128
 	pos      *keyTables // find indexes in keys and hashes while open: the stage's (see useTables), else own
 	own      keyTables
-	pbSize   int        // exact size of the protobuf encoding so far
+	pbSize   int // exact size of the protobuf encoding so far
 	outerKey string
 
 	// Set when the aggregate is closed.

@@ -27,7 +27,7 @@ func newLaneHasher() laneHasher {
 // them in one pass.
 type simdLanes struct {
 	mu     sync.Mutex
-	srv    md5simd.Server    // nil until first use
+	srv    md5simd.Server   // nil until first use
 	idle   []md5simd.Hasher // reset hashers, ready for a message
 	closed bool
 }

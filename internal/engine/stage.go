@@ -18,7 +18,7 @@ import (
 // flight at a time and serve fresh records only when no retry waits.
 type stage struct {
 	agg   *aggregate
-	keys  keyTables // lent to agg while it is open (see useTables)
+	keys  keyTables     // lent to agg while it is open (see useTables)
 	limit *shardLimiter // nil when rate limiting is off, and for records outside every shard
 	// retries are Kinesis records sent before and coming back, each due at
 	// its notBefore; fresh are closed records not sent yet. Both in order.
