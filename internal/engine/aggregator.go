@@ -34,11 +34,12 @@ const noIndex = ^uint32(0)
 // pipeline's again. It goes back to the pool when every record in it is
 // acknowledged or failed.
 type aggregate struct {
-	recs     []record
-	keyIdx   []uint32 // per record: index in keys
-	hashIdx  []uint32 // per record: index in hashes, or noIndex
-	keys     []string
-	hashes   []hash128
+	recs      []aggRec // per record: what keyIdx and hashIdx do not give back
+	keyIdx    []uint32 // per record: index in keys
+	hashIdx   []uint32 // per record: index in hashes, or noIndex
+	keys      []string
+	keyHashes []hash128 // per key: its MD5 as Put worked it out, zero when it did not (see hashAt)
+	hashes    []hash128
 	pos      *keyTables // find indexes in keys and hashes while open: the stage's (see useTables), else own
 	own      keyTables
 	pbSize   int // exact size of the protobuf encoding so far
@@ -64,6 +65,44 @@ type aggregate struct {
 	entry   Entry   // the PutRecords entry, once encoded
 	encoded bool    // entry is set
 	result  outcome // of the last call
+}
+
+// aggRec is what an aggregate keeps of a user record besides the indexes of
+// its partition key and explicit hash key: 40 bytes where a record takes 88,
+// which matters on the drain goroutine, where every record is appended to
+// the open aggregate of its shard and, with hundreds of shards, nearly every
+// append misses the cache. record gives back the whole record.
+type aggRec struct {
+	data []byte
+	user UserRecord // the caller's value for PutUserRecord; nil for Put
+}
+
+// record returns user record i as it was added.
+func (a *aggregate) record(i int) record {
+	r := record{data: a.recs[i].data, key: a.keys[a.keyIdx[i]], user: a.recs[i].user}
+	r.hash, r.hasEHK = a.hashAt(i)
+	return r
+}
+
+// hashAt returns the hash record i is routed by, and whether it is an
+// explicit hash key: that key, else the MD5 of the partition key (worked out
+// again if Put did not, which only a producer without a shard map skips,
+// and it never routes by hash).
+func (a *aggregate) hashAt(i int) (hash128, bool) {
+	if j := a.hashIdx[i]; j != noIndex {
+		return a.hashes[j], true
+	}
+	k := a.keyIdx[i]
+	if h := a.keyHashes[k]; h != (hash128{}) {
+		return h, false
+	}
+	return hashKey(a.keys[k]), false
+}
+
+// routeHash is hashAt without the kind.
+func (a *aggregate) routeHash(i int) hash128 {
+	h, _ := a.hashAt(i)
+	return h
 }
 
 // outcome is what one PutRecords call said of one Kinesis record.
@@ -93,7 +132,7 @@ func (a *aggregate) release() {
 	a.own.reset()
 	*a = aggregate{
 		recs: a.recs[:0], keyIdx: a.keyIdx[:0], hashIdx: a.hashIdx[:0],
-		keys: a.keys[:0], hashes: a.hashes[:0], own: a.own,
+		keys: a.keys[:0], keyHashes: a.keyHashes[:0], hashes: a.hashes[:0], own: a.own,
 	}
 	aggregatePool.Put(a)
 }
@@ -162,13 +201,18 @@ func (a *aggregate) add(r *record, lim *limits) bool {
 	}
 	if !haveKey {
 		a.keys = append(a.keys, r.key)
+		var kh hash128 // the MD5 of the key, when r.hash is it
+		if !r.hasEHK {
+			kh = r.hash
+		}
+		a.keyHashes = append(a.keyHashes, kh)
 		a.pos.keys.insert(keySlot, keySum, keyIdx)
 	}
 	if !haveHash {
 		a.hashes = append(a.hashes, r.hash)
 		a.pos.hashes.insert(hashSlot, hashSum, hashIdx)
 	}
-	a.recs = append(a.recs, *r)
+	a.recs = append(a.recs, aggRec{data: r.data, user: r.user})
 	a.keyIdx = append(a.keyIdx, keyIdx)
 	a.hashIdx = append(a.hashIdx, hashIdx)
 	a.pbSize += grow
@@ -213,7 +257,7 @@ func (a *aggregate) plain() bool { return len(a.recs) == 1 }
 // data plus partition key.
 func (a *aggregate) size() int {
 	if a.plain() {
-		return a.recs[0].size()
+		return len(a.recs[0].data) + len(a.keys[0])
 	}
 	return aggOverhead + a.pbSize + len(a.outerKey)
 }
@@ -315,8 +359,8 @@ func (a *aggregate) appendUnsummed(b []byte) []byte {
 // plainHashKey is the explicit hash key a plain record is sent with: the
 // caller's, or none.
 func (a *aggregate) plainHashKey() string {
-	if r := &a.recs[0]; r.hasEHK {
-		return r.hash.String()
+	if h, ehk := a.hashAt(0); ehk {
+		return h.String()
 	}
 	return ""
 }
@@ -325,7 +369,8 @@ func (a *aggregate) plainHashKey() string {
 func (a *aggregate) userRecords() []UserRecord {
 	users := make([]UserRecord, len(a.recs))
 	for i := range a.recs {
-		users[i] = a.recs[i].userRecord()
+		r := a.record(i)
+		users[i] = r.userRecord()
 	}
 	return users
 }

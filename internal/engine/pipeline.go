@@ -224,8 +224,8 @@ func (p *pipeline) emit(a *aggregate, shard int) {
 		a.outerHash = a.plainHashKey()
 	case p.shards != nil && shard >= 0:
 		a.outerHash = p.shards.startKeys[shard]
-	case a.recs[0].hasEHK:
-		a.outerHash = a.recs[0].hash.String()
+	case a.hashIdx[0] != noIndex:
+		a.outerHash = a.hashes[a.hashIdx[0]].String()
 	}
 	p.enqueue(a, false)
 }
@@ -560,7 +560,7 @@ func (p *pipeline) holdsAll(id string, a *aggregate) bool {
 		return false
 	}
 	for j := range a.recs {
-		if h := a.recs[j].hash; h.less(p.shards.starts[i]) || p.shards.ends[i].less(h) {
+		if h := a.routeHash(j); h.less(p.shards.starts[i]) || p.shards.ends[i].less(h) {
 			return false
 		}
 	}
@@ -611,7 +611,7 @@ func (p *pipeline) failed(a *aggregate, now time.Time) {
 func (p *pipeline) retry(a *aggregate) {
 	if a.smap != p.shards {
 		if a.plain() {
-			a.smap, a.shard = p.shards, p.shards.find(a.recs[0].hash)
+			a.smap, a.shard = p.shards, p.shards.find(a.routeHash(0))
 		} else if i := p.shards.indexOf(a.smap, a.shard); i >= 0 {
 			a.smap, a.shard = p.shards, i
 		} else {
@@ -628,13 +628,14 @@ func (p *pipeline) retry(a *aggregate) {
 func (p *pipeline) split(a *aggregate, retry bool) {
 	for i := range a.recs {
 		s := newAggregate()
-		s.add(&a.recs[i], &p.lim)
+		r := a.record(i)
+		s.add(&r, &p.lim)
 		s.created, s.attempts, s.lastErr, s.epoch, s.notBefore = a.created, a.attempts, a.lastErr, a.epoch, a.notBefore
 		s.sends = a.sends
 		s.outerHash = s.plainHashKey()
 		s.shard, s.smap = -1, p.shards
 		if p.shards != nil {
-			s.shard = p.shards.find(s.recs[0].hash)
+			s.shard = p.shards.find(s.routeHash(0))
 		} else {
 			s.shard = 0
 		}
@@ -660,7 +661,8 @@ func (p *pipeline) reroute(a *aggregate, plain, retry bool) {
 // shards, keeping their age, and frees a.
 func (p *pipeline) readd(a *aggregate) {
 	for i := range a.recs {
-		p.add(&a.recs[i], a.created)
+		r := a.record(i)
+		p.add(&r, a.created)
 	}
 	a.release()
 }
@@ -811,7 +813,7 @@ func (p *pipeline) swapMap(m *shardMap) {
 	moved := 0
 	home := func(a *aggregate, retry bool) {
 		if a.plain() {
-			a.smap, a.shard = m, m.find(a.recs[0].hash)
+			a.smap, a.shard = m, m.find(a.routeHash(0))
 			p.enqueue(a, retry)
 			return
 		}
