@@ -2,7 +2,7 @@
 GO ?= go
 NPM ?= npm
 
-.PHONY: test demo deps vet fmt-check bench generate
+.PHONY: test demo deps vet fmt-check cross bench generate
 
 # NODE_STAMP marks an install of the pinned Kinesis-compatible test servers
 # (kinesalite, kinesis-local) by npm ci: make runs npm ci again only when
@@ -24,8 +24,16 @@ vet:
 fmt-check:
 	@out="$$(gofmt -l .)"; if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
-test: deps vet fmt-check
+# cross vets the engine, whose checksum code is chosen by build tags, for
+# 386 and arm64 (no SIMD lanes there); make test also runs the engine's tests
+# with -tags noasm, the crypto/md5 path of machines without AVX2.
+cross:
+	GOARCH=386 $(GO) vet ./internal/engine/
+	GOOS=linux GOARCH=arm64 $(GO) vet ./internal/engine/
+
+test: deps vet fmt-check cross
 	$(GO) test -race -count=1 -timeout 20m ./...
+	$(GO) test -count=1 -tags noasm ./internal/engine/
 
 demo: $(NODE_STAMP)
 	$(GO) run ./cmd/kpl-demo

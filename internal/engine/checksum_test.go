@@ -1,0 +1,239 @@
+package engine
+
+import (
+	"bytes"
+	"crypto/md5"
+	"fmt"
+	"math/big"
+	"math/rand/v2"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kplgo/producer/internal/kinesistest"
+)
+
+// checksumLens are message lengths around MD5's 64-byte blocks (55 and 56
+// decide whether the padding takes a block of its own), around the lane
+// server's 32 KiB chunks, around the lanes threshold, and 0: the empty
+// protobuf, which an aggregate never has but a hasher must still sum.
+var checksumLens = []int{
+	0, 1, 55, 56, 57, 63, 64, 65, 119, 120, 127, 128, 129,
+	laneMinBytes - 1, laneMinBytes, laneMinBytes + 1,
+	32<<10 - 1, 32 << 10, 32<<10 + 1, 32<<10 + 55, 32<<10 + 56, 32<<10 + 64,
+	DefaultAggregateBatchSize, 64 << 10, 1 << 20,
+}
+
+// sumWays are the ways a batch's checksums are computed here: SIMD lanes
+// where this machine and build have them, and crypto/md5, which machines
+// without AVX2 (and the noasm build tag) use.
+func sumWays(t *testing.T) map[string]laneHasher {
+	ways := map[string]laneHasher{"crypto/md5": nil}
+	if l := newLaneHasher(); l != nil {
+		ways["lanes"] = l
+		t.Cleanup(l.close)
+	} else {
+		t.Logf("no SIMD lanes here (%s, or no AVX2, or -tags noasm): crypto/md5 only", runtime.GOARCH)
+	}
+	return ways
+}
+
+// TestLaneSumsAreMD5 hashes messages of every length in checksumLens, and
+// random ones, in batches of 1 to 40 mixed lengths, and compares every sum
+// with crypto/md5's.
+func TestLaneSumsAreMD5(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 13))
+	random := func(n int) []byte {
+		m := make([]byte, n)
+		for i := range m {
+			m[i] = byte(rng.Uint32())
+		}
+		return m
+	}
+	var batches [][][]byte
+	var every [][]byte
+	for _, n := range checksumLens {
+		every = append(every, random(n))
+	}
+	batches = append(batches, every)
+	for _, n := range checksumLens {
+		batches = append(batches, [][]byte{random(n)})
+	}
+	for range 30 {
+		b := make([][]byte, 1+rng.IntN(40))
+		for i := range b {
+			if rng.IntN(2) == 0 {
+				b[i] = random(checksumLens[rng.IntN(len(checksumLens))])
+			} else {
+				b[i] = random(rng.IntN(80 << 10))
+			}
+		}
+		batches = append(batches, b)
+	}
+	for name, l := range sumWays(t) {
+		for bi, msgs := range batches {
+			sums := make([][]byte, len(msgs))
+			for i := range sums {
+				sums[i] = make([]byte, md5.Size)
+			}
+			if l != nil {
+				l.sum(msgs, sums)
+			} else {
+				fallbackSums(msgs, sums)
+			}
+			for i, m := range msgs {
+				if want := md5.Sum(m); !bytes.Equal(sums[i], want[:]) {
+					t.Fatalf("%s: batch %d, message %d of %d bytes: sum %x, want %x", name, bi, i, len(m), sums[i], want)
+				}
+			}
+		}
+	}
+}
+
+// TestChecksumsEncodeAsCryptoMD5 encodes random batches of aggregates, small
+// and large, with and without explicit hash keys, as the sender does
+// (encodeUnsummed, then checksums.sum), and requires every byte to equal
+// the encoding whose MD5 crypto/md5 computed.
+func TestChecksumsEncodeAsCryptoMD5(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 5))
+	keys := kinesistest.UUIDKeys(300)
+	hashes := make([]*big.Int, 20)
+	for i := range hashes {
+		hashes[i] = kinesistest.RandomHash(rng)
+	}
+	lim := benchLimits
+	for name, l := range sumWays(t) {
+		c := &checksums{lanes: l}
+		inLanes := 0 // rounds with enough big aggregates for the lanes
+		for round := range 20 {
+			var batch []*aggregate
+			for range 1 + rng.IntN(12) {
+				a := newAggregate()
+				target := []int{1, 2, 50, 400, 4000}[rng.IntN(5)] // records: plain, small and 50 KiB aggregates
+				for range target {
+					r := randomRecord(t, rng, keys, hashes)
+					if rng.IntN(8) == 0 {
+						r.data = make([]byte, 1000+rng.IntN(3000))
+					}
+					if !a.add(&r, &lim) {
+						break
+					}
+				}
+				batch = append(batch, a)
+			}
+			var unsummed []*aggregate
+			for _, a := range batch {
+				if a.encodeUnsummed() {
+					unsummed = append(unsummed, a)
+				}
+			}
+			big := 0
+			for _, a := range unsummed {
+				if len(a.data) >= laneMinBytes {
+					big++
+				}
+			}
+			if big >= laneMinCount {
+				inLanes++
+			}
+			c.sum(unsummed)
+			for i, a := range batch {
+				want := a.data
+				if !a.plain() {
+					want = a.appendEncoded(nil)
+				}
+				if !bytes.Equal(a.data, want) {
+					t.Fatalf("%s: round %d, aggregate %d (%d records, %d bytes): encoding differs from crypto/md5's", name, round, i, len(a.recs), len(a.data))
+				}
+				a.release()
+			}
+		}
+		if inLanes < 5 {
+			t.Fatalf("%s: only %d of 20 batches had %d aggregates of %d bytes or more", name, inLanes, laneMinCount, laneMinBytes)
+		}
+	}
+}
+
+// TestLanesConcurrentAndClose sums from several goroutines at once on one
+// lane server, as concurrent calls do, then closes it: a late sum still gets
+// crypto/md5's answers, and the server's goroutine ends.
+func TestLanesConcurrentAndClose(t *testing.T) {
+	before := runtime.NumGoroutine()
+	l := newLaneHasher()
+	if l == nil {
+		t.Skip("no SIMD lanes on this machine or build")
+	}
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			msgs, sums := randomMessages(6+g, 9000+g*1000)
+			for range 20 {
+				l.sum(msgs, sums)
+				for i, m := range msgs {
+					if want := md5.Sum(m); !bytes.Equal(sums[i], want[:]) {
+						t.Errorf("goroutine %d: message %d: sum %x, want %x", g, i, sums[i], want)
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	l.close()
+	l.close() // twice is fine
+	msgs, sums := randomMessages(5, 10000)
+	l.sum(msgs, sums)
+	for i, m := range msgs {
+		if want := md5.Sum(m); !bytes.Equal(sums[i], want[:]) {
+			t.Fatalf("after close: message %d: sum %x, want %x", i, sums[i], want)
+		}
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for runtime.NumGoroutine() > before {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines after close, %d before", runtime.NumGoroutine(), before)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestAggregateGivesRecordsBack checks that an aggregate, which keeps only
+// data and the caller's value per record, gives back each record as added:
+// key, explicit hash key, the hash it is routed by, and the UserRecord.
+func TestAggregateGivesRecordsBack(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 17))
+	keys := kinesistest.UUIDKeys(40)
+	hashes := []*big.Int{big.NewInt(0), big.NewInt(7), kinesistest.RandomHash(rng)}
+	for round := range 50 {
+		withHash := round%2 == 0 // as Put in shard-map mode; else no hash for keys
+		a := newAggregate()
+		var recs []record
+		for i := range 200 {
+			r := randomRecord(t, rng, keys, hashes)
+			if !withHash && !r.hasEHK {
+				r.hash = hash128{}
+			}
+			if i%3 == 0 {
+				r.user = &dataRecord{data: r.data, key: r.key}
+			}
+			if !a.add(&r, &benchLimits) {
+				break
+			}
+			recs = append(recs, r)
+		}
+		for i, want := range recs {
+			got := a.record(i)
+			if !want.hasEHK {
+				want.hash = hashKey(want.key) // worked out again when Put did not
+			}
+			want.ehkLen = 0
+			if fmt.Sprint(got) != fmt.Sprint(want) || got.user != want.user || !bytes.Equal(got.data, want.data) {
+				t.Fatalf("round %d, record %d: got %+v, want %+v", round, i, got, want)
+			}
+		}
+		a.release()
+	}
+}
