@@ -40,10 +40,10 @@ type aggregate struct {
 	keys      []string
 	keyHashes []hash128 // per key: its MD5 as Put worked it out, zero when it did not (see hashAt)
 	hashes    []hash128
-	pos      *keyTables // find indexes in keys and hashes while open: the stage's (see useTables), else own
-	own      keyTables
-	pbSize   int // exact size of the protobuf encoding so far
-	outerKey string
+	pos       *keyTables // find indexes in keys and hashes while open: the stage's (see useTables), else own
+	own       keyTables
+	pbSize    int // exact size of the protobuf encoding so far
+	outerKey  string
 
 	// Set when the aggregate is closed.
 	outerHash string    // explicit hash key of the Kinesis record, "" for none
