@@ -9,9 +9,16 @@ import (
 	md5simd "github.com/minio/md5-simd"
 )
 
-// laneWindow is how many messages one sum call keeps in the lanes at once:
-// enough to fill 16 AVX-512 lanes twice over while the earliest are summed.
-const laneWindow = 16
+const (
+	// laneWave is how many messages go to the lanes before their sums are
+	// collected: the 16 lanes of AVX-512 (AVX2's 8, twice).
+	laneWave = 16
+	// laneSets is how many sum calls may use the lanes at once, each with
+	// its own laneWave hashers: while one call collects its sums, another
+	// fills the lanes. The lane server scans every hasher it knows on
+	// every pass, so their number is kept this small and fixed.
+	laneSets = 2
+)
 
 // newLaneHasher returns SIMD lanes (16 with AVX-512, 8 with AVX2), or nil on
 // a CPU without AVX2. The lane server's goroutine starts on first use.
@@ -22,22 +29,24 @@ func newLaneHasher() laneHasher {
 	return &simdLanes{}
 }
 
-// simdLanes hashes messages with one md5-simd server: each message gets a
-// hasher (a lane's stream) and the server hashes the blocks of up to 16 of
-// them in one pass.
+// simdLanes hashes messages with one md5-simd server: each message in a
+// wave gets a hasher (a lane's stream), and the server hashes the blocks of
+// up to 16 of them in one pass.
 type simdLanes struct {
 	mu     sync.Mutex
-	srv    md5simd.Server   // nil until first use
-	idle   []md5simd.Hasher // reset hashers, ready for a message
+	srv    md5simd.Server        // nil until first use
+	sets   chan []md5simd.Hasher // laneSets sets of laneWave reset hashers, once started
 	closed bool
 }
 
 func (l *simdLanes) sum(msgs, sums [][]byte) {
-	hs := l.take(min(len(msgs), laneWindow))
-	if hs == nil { // closed: the caller is late, but still gets sums
+	sets := l.start()
+	if sets == nil { // closed: the caller is late, but still gets sums
 		fallbackSums(msgs, sums)
 		return
 	}
+	hs := <-sets
+	defer func() { sets <- hs }()
 	// In waves: write a message to each hasher, then collect every sum.
 	// Summing while still writing would starve the lanes: a Sum waits for
 	// its message's last block, and the next writes wait for it.
@@ -54,11 +63,11 @@ func (l *simdLanes) sum(msgs, sums [][]byte) {
 		}
 		msgs, sums = msgs[n:], sums[n:]
 	}
-	l.give(hs)
 }
 
-// take returns n hashers, starting the server if needed, or nil once closed.
-func (l *simdLanes) take(n int) []md5simd.Hasher {
+// start returns the sets of hashers, starting the server on first use, or
+// nil once closed.
+func (l *simdLanes) start() chan []md5simd.Hasher {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
@@ -66,30 +75,19 @@ func (l *simdLanes) take(n int) []md5simd.Hasher {
 	}
 	if l.srv == nil {
 		l.srv = md5simd.NewServer()
-	}
-	hs := make([]md5simd.Hasher, n)
-	k := copy(hs, l.idle[max(len(l.idle)-n, 0):])
-	clear(l.idle[len(l.idle)-k:])
-	l.idle = l.idle[:len(l.idle)-k]
-	for i := k; i < n; i++ {
-		hs[i] = l.srv.NewHash()
-	}
-	return hs
-}
-
-// give returns hashers to the idle list.
-func (l *simdLanes) give(hs []md5simd.Hasher) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.closed {
-		for _, h := range hs {
-			h.Close()
+		l.sets = make(chan []md5simd.Hasher, laneSets)
+		for range laneSets {
+			hs := make([]md5simd.Hasher, laneWave)
+			for i := range hs {
+				hs[i] = l.srv.NewHash()
+			}
+			l.sets <- hs
 		}
-		return
 	}
-	l.idle = append(l.idle, hs...)
+	return l.sets
 }
 
+// close waits for the sums under way, then stops the hashers and the server.
 func (l *simdLanes) close() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -97,11 +95,13 @@ func (l *simdLanes) close() {
 		return
 	}
 	l.closed = true
-	for _, h := range l.idle {
-		h.Close()
+	if l.srv == nil {
+		return
 	}
-	l.idle = nil
-	if l.srv != nil {
-		l.srv.Close() // its goroutine ends
+	for range laneSets {
+		for _, h := range <-l.sets {
+			h.Close()
+		}
 	}
+	l.srv.Close() // its goroutine ends
 }
