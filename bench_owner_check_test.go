@@ -39,14 +39,14 @@ func TestStaticOwnerAgreesWithShardForHashKey(t *testing.T) {
 				continue
 			}
 			want := *kinesistest.ShardForHashKey(shards, h).ShardId
-			if got := o.Owner("ignored", h.String()); got != want {
+			if got := *o.Owner("ignored", h.String()); got != want {
 				t.Fatalf("%d shards, hash %s: %s, want %s", count, h, got, want)
 			}
 		}
 		for range 200 {
 			key := kinesistest.RandomKey(rng)
 			want := *kinesistest.ShardForHashKey(shards, kinesistest.HashKey(key)).ShardId
-			if got := o.Owner(key, ""); got != want {
+			if got := *o.Owner(key, ""); got != want {
 				t.Fatalf("%d shards, key %q: %s, want %s", count, key, got, want)
 			}
 		}

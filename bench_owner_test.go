@@ -45,14 +45,15 @@ func newStaticOwner(count int) *staticOwner {
 
 // Owner returns the id of the shard that owns an entry with this partition
 // key and explicit hash key ("" for none). A malformed explicit hash key
-// counts as none.
-func (o *staticOwner) Owner(partitionKey, explicitHashKey string) string {
+// counts as none. The id is the owner's own string, so a client can answer
+// with its address without allocating.
+func (o *staticOwner) Owner(partitionKey, explicitHashKey string) *string {
 	h, ok := parseDecimal128(explicitHashKey)
 	if !ok {
 		sum := md5.Sum(unsafe.Slice(unsafe.StringData(partitionKey), len(partitionKey)))
 		h = uint128{binary.BigEndian.Uint64(sum[:8]), binary.BigEndian.Uint64(sum[8:])}
 	}
-	return o.ids[sort.Search(len(o.ends), func(i int) bool { return !o.ends[i].less(h) })]
+	return &o.ids[sort.Search(len(o.ends), func(i int) bool { return !o.ends[i].less(h) })]
 }
 
 // parseDecimal128 parses a decimal in 0..2^128-1.

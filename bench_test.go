@@ -40,7 +40,7 @@ func (c *okClient) PutRecords(in *kinesis.PutRecordsInput) (*kinesis.PutRecordsO
 	seq := "1"
 	for i, e := range in.Records {
 		shard := c.owner.Owner(aws.StringValue(e.PartitionKey), aws.StringValue(e.ExplicitHashKey))
-		results[i] = kinesis.PutRecordsResultEntry{ShardId: &shard, SequenceNumber: &seq}
+		results[i] = kinesis.PutRecordsResultEntry{ShardId: shard, SequenceNumber: &seq}
 		out.Records[i] = &results[i]
 	}
 	return out, nil
@@ -125,7 +125,7 @@ func (c okClientV2) PutRecords(_ context.Context, in *kinesisv2.PutRecordsInput,
 	seq := "1"
 	for i, e := range in.Records {
 		shard := c.owner.Owner(aws.StringValue(e.PartitionKey), aws.StringValue(e.ExplicitHashKey))
-		out.Records[i] = typesv2.PutRecordsResultEntry{ShardId: &shard, SequenceNumber: &seq}
+		out.Records[i] = typesv2.PutRecordsResultEntry{ShardId: shard, SequenceNumber: &seq}
 	}
 	return out, nil
 }

@@ -56,9 +56,7 @@ func (l *simdLanes) sum(msgs, sums [][]byte) {
 			_, _ = hs[i].Write(m) // never fails on an open hasher
 		}
 		for i := range n {
-			var s [16]byte
-			hs[i].Sum(s[:0])
-			copy(sums[i], s[:])
+			hs[i].Sum(sums[i][:0]) // appends in place: sums[i] has room
 			hs[i].Reset()
 		}
 		msgs, sums = msgs[n:], sums[n:]
