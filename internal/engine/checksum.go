@@ -8,8 +8,8 @@ import "crypto/md5"
 // traffic with the lane server whatever its size. Measured with
 // BenchmarkChecksums (BENCHMARKS.md, "Hashing aggregates in SIMD lanes").
 const (
-	laneMinBytes = 8192 // an aggregate smaller than this is hashed alone
-	laneMinCount = 4    // fewer big aggregates than this are hashed alone
+	laneMinBytes = 4096 // an aggregate smaller than this is hashed alone
+	laneMinCount = 3    // fewer big aggregates than this are hashed alone
 )
 
 // laneHasher computes the MD5 of several messages at once in SIMD lanes.

@@ -18,8 +18,8 @@ func BenchmarkChecksums(b *testing.B) {
 		b.Skip("no SIMD lanes on this machine or build")
 	}
 	defer lanes.close()
-	for _, size := range []int{1024, 4096, 8192, 16384, 51200} {
-		for _, count := range []int{1, 3, 4, 6, 8, 16, 96} {
+	for _, size := range []int{1024, 2048, 4096, 8192, 16384, 51200} {
+		for _, count := range []int{1, 2, 3, 4, 6, 8, 16, 96} {
 			for _, way := range []string{"alone", "lanes"} {
 				b.Run(fmt.Sprintf("size=%d/count=%d/%s", size, count, way), func(b *testing.B) {
 					b.SetBytes(int64(size * count))

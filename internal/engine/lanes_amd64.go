@@ -14,8 +14,8 @@ const (
 	// collected: the 16 lanes of AVX-512 (AVX2's 8, twice).
 	laneWave = 16
 	// laneSets is how many sum calls may use the lanes at once, each with
-	// its own laneWave hashers: while one call collects its sums, another
-	// fills the lanes. The lane server scans every hasher it knows on
+	// its own lane server (one goroutine) and laneWave hashers, so that
+	// two cores can hash at once. A server scans every hasher it knows on
 	// every pass, so their number is kept this small and fixed.
 	laneSets = 2
 )
@@ -29,14 +29,19 @@ func newLaneHasher() laneHasher {
 	return &simdLanes{}
 }
 
-// simdLanes hashes messages with one md5-simd server: each message in a
-// wave gets a hasher (a lane's stream), and the server hashes the blocks of
-// up to 16 of them in one pass.
+// simdLanes hashes messages with md5-simd servers: each message in a wave
+// gets a hasher (a lane's stream) of a set, and the set's server hashes the
+// blocks of up to 16 of them in one pass.
 type simdLanes struct {
 	mu     sync.Mutex
-	srv    md5simd.Server        // nil until first use
-	sets   chan []md5simd.Hasher // laneSets sets of laneWave reset hashers, once started
+	sets   chan *laneSet // laneSets sets, once started (nil before)
 	closed bool
+}
+
+// laneSet is one md5-simd server and laneWave of its hashers, reset.
+type laneSet struct {
+	srv md5simd.Server
+	hs  []md5simd.Hasher
 }
 
 func (l *simdLanes) sum(msgs, sums [][]byte) {
@@ -45,8 +50,9 @@ func (l *simdLanes) sum(msgs, sums [][]byte) {
 		fallbackSums(msgs, sums)
 		return
 	}
-	hs := <-sets
-	defer func() { sets <- hs }()
+	set := <-sets
+	defer func() { sets <- set }()
+	hs := set.hs
 	// In waves: write a message to each hasher, then collect every sum.
 	// Summing while still writing would starve the lanes: a Sum waits for
 	// its message's last block, and the next writes wait for it.
@@ -65,21 +71,20 @@ func (l *simdLanes) sum(msgs, sums [][]byte) {
 
 // start returns the sets of hashers, starting the server on first use, or
 // nil once closed.
-func (l *simdLanes) start() chan []md5simd.Hasher {
+func (l *simdLanes) start() chan *laneSet {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
 		return nil
 	}
-	if l.srv == nil {
-		l.srv = md5simd.NewServer()
-		l.sets = make(chan []md5simd.Hasher, laneSets)
+	if l.sets == nil {
+		l.sets = make(chan *laneSet, laneSets)
 		for range laneSets {
-			hs := make([]md5simd.Hasher, laneWave)
-			for i := range hs {
-				hs[i] = l.srv.NewHash()
+			set := &laneSet{srv: md5simd.NewServer(), hs: make([]md5simd.Hasher, laneWave)}
+			for i := range set.hs {
+				set.hs[i] = set.srv.NewHash()
 			}
-			l.sets <- hs
+			l.sets <- set
 		}
 	}
 	return l.sets
@@ -93,13 +98,14 @@ func (l *simdLanes) close() {
 		return
 	}
 	l.closed = true
-	if l.srv == nil {
+	if l.sets == nil {
 		return
 	}
 	for range laneSets {
-		for _, h := range <-l.sets {
+		set := <-l.sets
+		for _, h := range set.hs {
 			h.Close()
 		}
+		set.srv.Close() // its goroutine ends
 	}
-	l.srv.Close() // its goroutine ends
 }
