@@ -14,8 +14,6 @@ type call struct {
 	batch []*aggregate
 	acked []shardRef // shards of the records acknowledged by the sender
 	sent  time.Time  // when the call was made
-
-	unsummed []*aggregate // scratch: the batch's aggregates still to checksum
 }
 
 // shardRef names a shard by its index in a map.
@@ -82,7 +80,7 @@ func (s *sender) send(batch []*aggregate, now time.Time) {
 func (s *sender) run(c *call) {
 	defer s.calls.Done()
 	now := time.Now()
-	unsummed := c.unsummed[:0]
+	var unsummed []*aggregate // the aggregates whose checksum is still blank
 	for _, a := range c.batch {
 		if !a.encoded {
 			if s.metrics != nil {
@@ -94,7 +92,6 @@ func (s *sender) run(c *call) {
 		}
 	}
 	s.sums.sum(unsummed)
-	clear(unsummed)
 	s.attempt(c.batch)
 	<-s.slots
 	// What landed where predicted is delivered: settle it here, on this
