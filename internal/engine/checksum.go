@@ -2,11 +2,12 @@ package engine
 
 import "crypto/md5"
 
-// Aggregates are hashed in SIMD lanes only when a batch has enough big ones:
+// Aggregates are hashed in SIMD lanes only when a call has enough big ones:
 // below these figures crypto/md5 on the sender's goroutine is faster, since
 // every message handed to the lanes costs a few microseconds of channel
-// traffic with the lane server whatever its size. Measured with
-// BenchmarkChecksums (BENCHMARKS.md, "Hashing aggregates in SIMD lanes").
+// traffic with a lane server whatever its size, and md5-simd hashes one or
+// two lanes with scalar code. Measured with BenchmarkChecksums
+// (BENCHMARKS.md, "Hashing aggregates in SIMD lanes").
 const (
 	laneMinBytes = 4096 // an aggregate smaller than this is hashed alone
 	laneMinCount = 3    // fewer big aggregates than this are hashed alone
@@ -18,7 +19,8 @@ type laneHasher interface {
 	// sum writes the MD5 of msgs[i] into sums[i] (md5.Size bytes) for
 	// every i.
 	sum(msgs, sums [][]byte)
-	// close stops the lanes; sum must not be called after it.
+	// close stops the lanes once the sums under way are done; a later
+	// sum computes with crypto/md5.
 	close()
 }
 

@@ -21,7 +21,7 @@ const (
 )
 
 // newLaneHasher returns SIMD lanes (16 with AVX-512, 8 with AVX2), or nil on
-// a CPU without AVX2. The lane server's goroutine starts on first use.
+// a CPU without AVX2. The lane servers' goroutines start on first use.
 func newLaneHasher() laneHasher {
 	if !cpuid.CPU.Supports(cpuid.AVX2) {
 		return nil
@@ -69,7 +69,7 @@ func (l *simdLanes) sum(msgs, sums [][]byte) {
 	}
 }
 
-// start returns the sets of hashers, starting the server on first use, or
+// start returns the sets of hashers, starting the servers on first use, or
 // nil once closed.
 func (l *simdLanes) start() chan *laneSet {
 	l.mu.Lock()
@@ -90,7 +90,8 @@ func (l *simdLanes) start() chan *laneSet {
 	return l.sets
 }
 
-// close waits for the sums under way, then stops the hashers and the server.
+// close waits for the sums under way, then stops the hashers and the
+// servers. A sum after close computes with crypto/md5.
 func (l *simdLanes) close() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
