@@ -99,6 +99,20 @@ func (a *aggregate) hashAt(i int) (hash128, bool) {
 	return hashKey(a.keys[k]), false
 }
 
+// userRecord returns the value a failure or result reports for record i:
+// the caller's own for PutUserRecord, else its data and key (and explicit
+// hash key). It needs no routing hash, so it works none out.
+func (a *aggregate) userRecord(i int) UserRecord {
+	if u := a.recs[i].user; u != nil {
+		return u
+	}
+	d := &dataRecord{data: a.recs[i].data, key: a.keys[a.keyIdx[i]]}
+	if j := a.hashIdx[i]; j != noIndex {
+		d.ehk = a.hashes[j].big()
+	}
+	return d
+}
+
 // routeHash is hashAt without the kind.
 func (a *aggregate) routeHash(i int) hash128 {
 	h, _ := a.hashAt(i)
@@ -369,8 +383,7 @@ func (a *aggregate) plainHashKey() string {
 func (a *aggregate) userRecords() []UserRecord {
 	users := make([]UserRecord, len(a.recs))
 	for i := range a.recs {
-		r := a.record(i)
-		users[i] = r.userRecord()
+		users[i] = a.userRecord(i)
 	}
 	return users
 }

@@ -233,6 +233,21 @@ func TestAggregateGivesRecordsBack(t *testing.T) {
 			if fmt.Sprint(got) != fmt.Sprint(want) || got.user != want.user || !bytes.Equal(got.data, want.data) {
 				t.Fatalf("round %d, record %d: got %+v, want %+v", round, i, got, want)
 			}
+			u := a.userRecord(i)
+			if want.user != nil && u != want.user {
+				t.Fatalf("round %d, record %d: reported %v, want the caller's value", round, i, u)
+			}
+			wantEHK := ""
+			if want.hasEHK {
+				wantEHK = want.hash.big().String()
+			}
+			gotEHK := ""
+			if e := u.ExplicitHashKey(); e != nil {
+				gotEHK = e.String()
+			}
+			if want.user == nil && (u.PartitionKey() != want.key || !bytes.Equal(u.Data(), want.data) || gotEHK != wantEHK) {
+				t.Fatalf("round %d, record %d: reported %q %q %s, want %q %q %s", round, i, u.PartitionKey(), u.Data(), gotEHK, want.key, want.data, wantEHK)
+			}
 		}
 		a.release()
 	}

@@ -8,7 +8,7 @@ import (
 
 // indexTable finds the index of a partition key (or explicit hash key) in an
 // aggregate's table, to store each distinct key once. It is an open-addressing
-// table of 64-bit hashes, reused from one aggregate to the next: much cheaper
+// table keyed by 64-bit hashes, reused from one aggregate to the next: much cheaper
 // than a Go map on the drain goroutine's hot path. A slot holds the high 32
 // bits of a key's hash and its index+1 (0 is empty) in 8 bytes, so that a
 // probe reads one cache line and the tables of many shards stay in cache;

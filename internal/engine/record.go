@@ -195,17 +195,5 @@ type record struct {
 	marker *flushMarker
 }
 
-// userRecord returns the value a failure or result reports for r.
-func (r *record) userRecord() UserRecord {
-	if r.user != nil {
-		return r.user
-	}
-	d := &dataRecord{data: r.data, key: r.key}
-	if r.hasEHK {
-		d.ehk = r.hash.big()
-	}
-	return d
-}
-
 // size is the bytes r counts for in a PutRecords request when sent alone.
 func (r *record) size() int { return len(r.data) + len(r.key) }
