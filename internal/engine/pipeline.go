@@ -33,7 +33,8 @@ type pipeline struct {
 	backoff backoff.Backoff
 	done    chan struct{} // closed when the pipeline has finished
 
-	shards *shardMap // nil without a shard map
+	hashing bool      // shard-map mode: records from Put come without their key's hash (see hashRecords)
+	shards  *shardMap // nil without a shard map
 	// stages has one stage per shard of the map (one without a map) and,
 	// last, one for records whose hash falls outside every known shard.
 	stages  []stage
@@ -102,6 +103,9 @@ func (p *pipeline) run() {
 			var closed bool
 			items, closed = p.backlog.take(items)
 			p.report.stats.received.Add(int64(len(items)))
+			if p.hashing {
+				hashRecords(items)
+			}
 			for i := range items {
 				p.take(&items[i])
 			}

@@ -24,7 +24,7 @@ type Producer struct {
 	cfg     Config
 	cfgErr  error
 	stream  string // the stream's name or ARN, for log lines
-	hashing bool   // shard-map mode: Put computes the partition key's hash
+	hashing bool   // shard-map mode: records are routed by their partition key's hash
 
 	backlog *backlog               // between Put and the pipeline
 	routes  atomic.Pointer[routes] // the gates Put waits at, published by the pipeline
@@ -79,6 +79,7 @@ func New(config *Config) *Producer {
 	}
 	lim := limits{count: cfg.AggregateBatchCount, size: cfg.AggregateBatchSize, recordMax: cfg.MaxRecordSize, seed: rand.Uint64()}
 	p.pipe = newPipeline(&p.cfg, lim, p.backlog, p.send, r, &p.routes, updates, askRefresh, p.abortCtx)
+	p.pipe.hashing = p.hashing
 	if o, ok := cfg.Metrics.(Observer); ok {
 		o.Observe(p)
 	}
@@ -188,9 +189,6 @@ func (p *Producer) Put(ctx context.Context, data []byte, partitionKey string) er
 		return err
 	}
 	r := record{data: data, key: partitionKey}
-	if p.hashing {
-		r.hash = hashKey(partitionKey)
-	}
 	return p.enqueue(ctx, &r)
 }
 
@@ -218,8 +216,6 @@ func (p *Producer) PutUserRecord(ctx context.Context, userRecord UserRecord) err
 			return err
 		}
 		r.hash, r.hasEHK, r.ehkLen = h, true, uint8(h.decimalLen())
-	} else if p.hashing {
-		r.hash = hashKey(key)
 	}
 	return p.enqueue(ctx, &r)
 }
@@ -241,6 +237,14 @@ func (p *Producer) enqueue(ctx context.Context, r *record) error {
 		rt := p.routes.Load()
 		if rt == nil {
 			break // not started: the backlog alone bounds what waits
+		}
+		if rt.closed.Load() == 0 {
+			break // no shard's gate is shut
+		}
+		if p.hashing && !r.hasEHK && r.hash == (hash128{}) {
+			// The drain goroutine hashes keys many at a time; a record
+			// that may have to wait for its shard needs its hash now.
+			r.hash = hashKey(r.key)
 		}
 		g := rt.gateFor(r.hash)
 		if g == nil || !g.shut.Load() {
