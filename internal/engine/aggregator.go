@@ -4,6 +4,7 @@ import (
 	"crypto/md5"
 	"sync"
 	"time"
+	"unsafe"
 
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -34,8 +35,7 @@ const noIndex = ^uint32(0)
 // pipeline's again. It goes back to the pool when every record in it is
 // acknowledged or failed.
 type aggregate struct {
-	recs      []aggRec // per record: what keyIdx and hashIdx do not give back
-	keyIdx    []uint32 // per record: index in keys
+	recs      []aggRec // per record: its data, key index and caller's value
 	hashIdx   []uint32 // per record: index in hashes, or noIndex
 	keys      []string
 	keyHashes []hash128 // per key: its MD5 as Put worked it out, zero when it did not (see hashAt)
@@ -67,19 +67,43 @@ type aggregate struct {
 	result  outcome // of the last call
 }
 
-// aggRec is what an aggregate keeps of a user record besides the indexes of
-// its partition key and explicit hash key: 40 bytes where a record takes 88,
-// which matters on the drain goroutine, where every record is appended to
-// the open aggregate of its shard and, with hundreds of shards, nearly every
-// append misses the cache. record gives back the whole record.
+// aggRec is what an aggregate keeps of a user record besides the index of
+// its explicit hash key: 32 bytes where a record takes 88. That matters on
+// the drain goroutine, where every record is appended to the open aggregate
+// of its shard: with hundreds of shards nearly every append writes to a
+// cache line the goroutine has not touched since the aggregate's last use.
+// record gives back the whole record.
 type aggRec struct {
-	data []byte
-	user UserRecord // the caller's value for PutUserRecord; nil for Put
+	ptr  unsafe.Pointer // the data's first byte; nil for empty data
+	size uint32         // len(data), which MaxRecordSize keeps far below 4 GiB
+	key  uint32         // index in keys
+	user UserRecord     // the caller's value for PutUserRecord; nil for Put
+}
+
+// emptyData backs the data of an empty record: non-nil, as Put requires.
+var emptyData [1]byte
+
+func newAggRec(data []byte, key uint32, user UserRecord) aggRec {
+	r := aggRec{size: uint32(len(data)), key: key, user: user}
+	if len(data) > 0 {
+		// Not for empty data: its pointer may be one past the end of an
+		// allocation, which the garbage collector must never see.
+		r.ptr = unsafe.Pointer(unsafe.SliceData(data))
+	}
+	return r
+}
+
+// data returns the record's data, with capacity cut to its length.
+func (r *aggRec) data() []byte {
+	if r.ptr == nil {
+		return emptyData[:0:0]
+	}
+	return unsafe.Slice((*byte)(r.ptr), r.size)
 }
 
 // record returns user record i as it was added.
 func (a *aggregate) record(i int) record {
-	r := record{data: a.recs[i].data, key: a.keys[a.keyIdx[i]], user: a.recs[i].user}
+	r := record{data: a.recs[i].data(), key: a.keys[a.recs[i].key], user: a.recs[i].user}
 	r.hash, r.hasEHK = a.hashAt(i)
 	return r
 }
@@ -92,7 +116,7 @@ func (a *aggregate) hashAt(i int) (hash128, bool) {
 	if j := a.hashIdx[i]; j != noIndex {
 		return a.hashes[j], true
 	}
-	k := a.keyIdx[i]
+	k := a.recs[i].key
 	if h := a.keyHashes[k]; h != (hash128{}) {
 		return h, false
 	}
@@ -106,7 +130,7 @@ func (a *aggregate) userRecord(i int) UserRecord {
 	if u := a.recs[i].user; u != nil {
 		return u
 	}
-	d := &dataRecord{data: a.recs[i].data, key: a.keys[a.keyIdx[i]]}
+	d := &dataRecord{data: a.recs[i].data(), key: a.keys[a.recs[i].key]}
 	if j := a.hashIdx[i]; j != noIndex {
 		d.ehk = a.hashes[j].big()
 	}
@@ -145,7 +169,7 @@ func (a *aggregate) release() {
 	clear(a.keys)
 	a.own.reset()
 	*a = aggregate{
-		recs: a.recs[:0], keyIdx: a.keyIdx[:0], hashIdx: a.hashIdx[:0],
+		recs: a.recs[:0], hashIdx: a.hashIdx[:0],
 		keys: a.keys[:0], keyHashes: a.keyHashes[:0], hashes: a.hashes[:0], own: a.own,
 	}
 	aggregatePool.Put(a)
@@ -226,8 +250,7 @@ func (a *aggregate) add(r *record, lim *limits) bool {
 		a.hashes = append(a.hashes, r.hash)
 		a.pos.hashes.insert(hashSlot, hashSum, hashIdx)
 	}
-	a.recs = append(a.recs, aggRec{data: r.data, user: r.user})
-	a.keyIdx = append(a.keyIdx, keyIdx)
+	a.recs = append(a.recs, newAggRec(r.data, keyIdx, r.user))
 	a.hashIdx = append(a.hashIdx, hashIdx)
 	a.pbSize += grow
 	return true
@@ -271,7 +294,7 @@ func (a *aggregate) plain() bool { return len(a.recs) == 1 }
 // data plus partition key.
 func (a *aggregate) size() int {
 	if a.plain() {
-		return len(a.recs[0].data) + len(a.keys[0])
+		return int(a.recs[0].size) + len(a.keys[0])
 	}
 	return aggOverhead + a.pbSize + len(a.outerKey)
 }
@@ -289,7 +312,7 @@ func (a *aggregate) encode() {
 // one to fill in: false for a plain record.
 func (a *aggregate) encodeUnsummed() bool {
 	if a.plain() {
-		a.data = a.recs[0].data
+		a.data = a.recs[0].data()
 	} else {
 		a.buf = bufferPool.Get().(*[]byte)
 		a.data = a.appendUnsummed((*a.buf)[:0])
@@ -354,9 +377,9 @@ func (a *aggregate) appendUnsummed(b []byte) []byte {
 	}
 	for i := range a.recs {
 		r := &a.recs[i]
-		keyIdx, hashIdx := a.keyIdx[i], a.hashIdx[i]
+		keyIdx, hashIdx := r.key, a.hashIdx[i]
 		b = protowire.AppendTag(b, fieldRecords, protowire.BytesType)
-		b = protowire.AppendVarint(b, uint64(recordLen(keyIdx, hashIdx, len(r.data))))
+		b = protowire.AppendVarint(b, uint64(recordLen(keyIdx, hashIdx, int(r.size))))
 		b = protowire.AppendTag(b, fieldKeyIndex, protowire.VarintType)
 		b = protowire.AppendVarint(b, uint64(keyIdx))
 		if hashIdx != noIndex {
@@ -364,7 +387,7 @@ func (a *aggregate) appendUnsummed(b []byte) []byte {
 			b = protowire.AppendVarint(b, uint64(hashIdx))
 		}
 		b = protowire.AppendTag(b, fieldData, protowire.BytesType)
-		b = protowire.AppendBytes(b, r.data)
+		b = protowire.AppendBytes(b, r.data())
 	}
 	var zero [md5.Size]byte
 	return append(b, zero[:]...)
