@@ -10,8 +10,6 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/kinesis v1.56.13
 	github.com/aws/smithy-go v1.28.9
 	github.com/jpillora/backoff v1.1.0
-	github.com/klauspost/cpuid/v2 v2.4.2
-	github.com/minio/md5-simd v1.1.2
 	github.com/prometheus/client_golang v1.23.2
 	github.com/sirupsen/logrus v1.10.2
 	go.opentelemetry.io/otel v1.40.0

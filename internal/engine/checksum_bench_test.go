@@ -13,12 +13,10 @@ import (
 // at once, as concurrent calls hash their batches. The crossing points set
 // laneMinBytes and laneMinCount.
 func BenchmarkChecksums(b *testing.B) {
-	lanes := newLaneHasher()
-	if lanes == nil {
+	if !haveLanes {
 		b.Skip("no SIMD lanes on this machine or build")
 	}
-	defer lanes.close()
-	for _, size := range []int{1024, 2048, 4096, 8192, 16384, 51200} {
+	for _, size := range []int{256, 512, 1024, 2048, 4096, 8192, 16384, 51200} {
 		for _, count := range []int{1, 2, 3, 4, 6, 8, 16, 96} {
 			for _, way := range []string{"alone", "lanes"} {
 				b.Run(fmt.Sprintf("size=%d/count=%d/%s", size, count, way), func(b *testing.B) {
@@ -27,9 +25,9 @@ func BenchmarkChecksums(b *testing.B) {
 						msgs, sums := randomMessages(count, size)
 						for pb.Next() {
 							if way == "lanes" {
-								lanes.sum(msgs, sums)
+								laneSums(msgs, sums)
 							} else {
-								fallbackSums(msgs, sums)
+								aloneSums(msgs, sums)
 							}
 						}
 					})

@@ -9,34 +9,30 @@ import (
 	"runtime"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/kplgo/producer/internal/kinesistest"
 )
 
 // checksumLens are message lengths around MD5's 64-byte blocks (55 and 56
-// decide whether the padding takes a block of its own), around the lane
-// server's 32 KiB chunks, around the lanes threshold, and 0: the empty
-// protobuf, which an aggregate never has but a hasher must still sum.
+// decide whether the padding takes a block of its own), around the lanes
+// threshold, and 0: the empty protobuf, which an aggregate never has but a
+// hasher must still sum.
 var checksumLens = []int{
 	0, 1, 55, 56, 57, 63, 64, 65, 119, 120, 127, 128, 129,
 	laneMinBytes - 1, laneMinBytes, laneMinBytes + 1,
-	32<<10 - 1, 32 << 10, 32<<10 + 1, 32<<10 + 55, 32<<10 + 56, 32<<10 + 64,
+	32<<10 - 1, 32 << 10, 32<<10 + 55, 32<<10 + 56, 32<<10 + 64,
 	DefaultAggregateBatchSize, 64 << 10, 1 << 20,
 }
 
-// sumWays are the ways a batch's checksums are computed here: SIMD lanes
-// where this machine and build have them, and crypto/md5, which machines
-// without AVX2 (and the noasm build tag) use.
-func sumWays(t *testing.T) map[string]laneHasher {
-	ways := map[string]laneHasher{"crypto/md5": nil}
-	if l := newLaneHasher(); l != nil {
-		ways["lanes"] = l
-		t.Cleanup(l.close)
-	} else {
-		t.Logf("no SIMD lanes here (%s, or no AVX2, or -tags noasm): crypto/md5 only", runtime.GOARCH)
+// sumWays are the ways a batch's checksums are computed here: in SIMD lanes
+// (md5x16; in portable Go, one lane after another, where the assembly is
+// missing: not amd64, or -tags noasm), and crypto/md5, one message after
+// another.
+func sumWays(t *testing.T) map[string]func(msgs, sums [][]byte) {
+	if !haveLanes {
+		t.Logf("no SIMD lanes here (%s, no AVX-512, or -tags noasm): the lanes' logic runs in portable Go", runtime.GOARCH)
 	}
-	return ways
+	return map[string]func(msgs, sums [][]byte){"lanes": laneSums, "crypto/md5": aloneSums}
 }
 
 // TestLaneSumsAreMD5 hashes messages of every length in checksumLens, and
@@ -71,17 +67,13 @@ func TestLaneSumsAreMD5(t *testing.T) {
 		}
 		batches = append(batches, b)
 	}
-	for name, l := range sumWays(t) {
+	for name, sum := range sumWays(t) {
 		for bi, msgs := range batches {
 			sums := make([][]byte, len(msgs))
 			for i := range sums {
 				sums[i] = make([]byte, md5.Size)
 			}
-			if l != nil {
-				l.sum(msgs, sums)
-			} else {
-				fallbackSums(msgs, sums)
-			}
+			sum(msgs, sums)
 			for i, m := range msgs {
 				if want := md5.Sum(m); !bytes.Equal(sums[i], want[:]) {
 					t.Fatalf("%s: batch %d, message %d of %d bytes: sum %x, want %x", name, bi, i, len(m), sums[i], want)
@@ -103,8 +95,8 @@ func TestChecksumsEncodeAsCryptoMD5(t *testing.T) {
 		hashes[i] = kinesistest.RandomHash(rng)
 	}
 	lim := benchLimits
-	for name, l := range sumWays(t) {
-		c := &checksums{lanes: l}
+	for _, name := range []string{"lanes", "crypto/md5"} {
+		c := &checksums{lanes: name == "lanes"}
 		inLanes := 0 // rounds with enough big aggregates for the lanes
 		for round := range 20 {
 			var batch []*aggregate
@@ -155,15 +147,9 @@ func TestChecksumsEncodeAsCryptoMD5(t *testing.T) {
 	}
 }
 
-// TestLanesConcurrentAndClose sums from several goroutines at once on one
-// lane server, as concurrent calls do, then closes it: a late sum still gets
-// crypto/md5's answers, and the server's goroutine ends.
-func TestLanesConcurrentAndClose(t *testing.T) {
-	before := runtime.NumGoroutine()
-	l := newLaneHasher()
-	if l == nil {
-		t.Skip("no SIMD lanes on this machine or build")
-	}
+// TestLanesConcurrent sums from several goroutines at once, as concurrent
+// calls do: the lanes keep no state between sums.
+func TestLanesConcurrent(t *testing.T) {
 	var wg sync.WaitGroup
 	for g := range 4 {
 		wg.Add(1)
@@ -171,7 +157,7 @@ func TestLanesConcurrentAndClose(t *testing.T) {
 			defer wg.Done()
 			msgs, sums := randomMessages(6+g, 9000+g*1000)
 			for range 20 {
-				l.sum(msgs, sums)
+				laneSums(msgs, sums)
 				for i, m := range msgs {
 					if want := md5.Sum(m); !bytes.Equal(sums[i], want[:]) {
 						t.Errorf("goroutine %d: message %d: sum %x, want %x", g, i, sums[i], want)
@@ -182,22 +168,6 @@ func TestLanesConcurrentAndClose(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	l.close()
-	l.close() // twice is fine
-	msgs, sums := randomMessages(5, 10000)
-	l.sum(msgs, sums)
-	for i, m := range msgs {
-		if want := md5.Sum(m); !bytes.Equal(sums[i], want[:]) {
-			t.Fatalf("after close: message %d: sum %x, want %x", i, sums[i], want)
-		}
-	}
-	deadline := time.Now().Add(3 * time.Second)
-	for runtime.NumGoroutine() > before {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d goroutines after close, %d before", runtime.NumGoroutine(), before)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // TestAggregateGivesRecordsBack checks that an aggregate, which keeps only

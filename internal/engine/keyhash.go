@@ -1,33 +1,31 @@
 package engine
 
-// keyLaneMax is the longest partition key the key lanes hash: one MD5
-// block holds 55 bytes of message besides its padding. Longer keys are
-// hashed one by one.
-const keyLaneMax = 55
-
-// keyLanes is how many partition keys the key lanes hash at once.
-const keyLanes = 16
+import (
+	"crypto/md5"
+	"encoding/binary"
+	"unsafe"
+)
 
 // hashRecords works out the routing hash of every record in rs that still
 // needs one: a record from Put in shard-map mode, whose partition key's MD5
 // Put left to the drain goroutine (a zero hash without an explicit hash
-// key). Where the CPU has them, it hashes keys in SIMD lanes, 16 at a time,
-// which costs a fraction of hashing them one by one on the callers'
-// goroutines.
+// key). Where the CPU has them, it hashes the keys in SIMD lanes, 16 at a
+// time, for a fraction of what hashing them one by one on the callers'
+// goroutines costs.
 func hashRecords(rs []record) {
-	var batch [keyLanes]*record
+	var batch [laneCount]*record
 	n := 0
 	for i := range rs {
 		r := &rs[i]
 		if r.marker != nil || r.hasEHK || r.hash != (hash128{}) {
 			continue
 		}
-		if !haveKeyLanes || len(r.key) > keyLaneMax {
+		if !haveLanes {
 			r.hash = hashKey(r.key)
 			continue
 		}
 		batch[n] = r
-		if n++; n == keyLanes {
+		if n++; n == laneCount {
 			hashBatch(&batch, n)
 			n = 0
 		}
@@ -38,5 +36,20 @@ func hashRecords(rs []record) {
 		batch[0].hash = hashKey(batch[0].key)
 	default:
 		hashBatch(&batch, n)
+	}
+}
+
+// hashBatch hashes the partition keys of the first n records of batch in
+// the SIMD lanes.
+func hashBatch(batch *[laneCount]*record, n int) {
+	var keys [laneCount][]byte
+	var sums [laneCount][md5.Size]byte
+	for l, r := range batch[:n] {
+		keys[l] = unsafe.Slice(unsafe.StringData(r.key), len(r.key)) // only read
+	}
+	md5x16(&keys, n, &sums)
+	for l, r := range batch[:n] {
+		// The hash key is the digest read as one big-endian number.
+		r.hash = hash128{binary.BigEndian.Uint64(sums[l][:8]), binary.BigEndian.Uint64(sums[l][8:])}
 	}
 }

@@ -349,7 +349,7 @@ func (p *Producer) Stop() {
 	p.stopped.Do(func() {
 		p.backlog.close()
 		<-p.pipe.done
-		p.send.close()
+		p.send.wait()
 		if p.refresh != nil {
 			p.refresh.stop()
 		}

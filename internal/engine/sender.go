@@ -49,7 +49,7 @@ func newSender(cfg *Config, stream string, report *reporter, abortCtx context.Co
 	s := &sender{
 		client: cfg.Client, timeout: cfg.RequestTimeout, verbose: cfg.Verbose, stream: stream,
 		logger: cfg.Logger, metrics: cfg.Metrics, stats: &report.stats, report: report, abortCtx: abortCtx,
-		sums:    checksums{lanes: newLaneHasher()},
+		sums:    checksums{lanes: haveLanes},
 		slots:   make(chan struct{}, cfg.MaxConnections),
 		results: make(chan *call, cfg.MaxConnections),
 	}
@@ -60,12 +60,8 @@ func newSender(cfg *Config, stream string, report *reporter, abortCtx context.Co
 // slots, so a free slot stays free until it sends.
 func (s *sender) free() bool { return len(s.slots) < cap(s.slots) }
 
-// close stops what the sender runs besides its calls (the checksum lanes),
-// once no call is under way.
-func (s *sender) close() {
-	s.calls.Wait()
-	s.sums.close()
-}
+// wait returns once every call's goroutine has ended.
+func (s *sender) wait() { s.calls.Wait() }
 
 // inFlight returns the number of calls under way.
 func (s *sender) inFlight() int { return len(s.slots) }
