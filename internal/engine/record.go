@@ -61,9 +61,15 @@ func hashFromBig(x *big.Int) (hash128, error) {
 	if x.Sign() < 0 || x.BitLen() > 128 {
 		return hash128{}, fmt.Errorf("%w: %s is outside 0..2^128-1", ErrIllegalExplicitHashKey, x.String())
 	}
-	var b [16]byte
-	x.FillBytes(b[:])
-	return hash128{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])}, nil
+	var h hash128
+	for i, w := range x.Bits() { // little-endian words of bits.UintSize
+		if shift := i * bits.UintSize; shift < 64 {
+			h.lo |= uint64(w) << shift
+		} else {
+			h.hi |= uint64(w) << (shift - 64)
+		}
+	}
+	return h, nil
 }
 
 // parseHash parses a decimal hash key such as a shard's StartingHashKey.

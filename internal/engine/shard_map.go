@@ -141,7 +141,20 @@ type shardMap struct {
 	startKeys []string       // decimal StartingHashKey: the outer hash key of an aggregate
 	index     map[string]int // shard id -> index
 	gen       uint64
+	// firstEnd[b], for bucket b of findBuckets equal slices of the hash
+	// space, is the first shard whose range ends at or after the bucket's
+	// start; firstEnd[findBuckets] is len(ends). find searches only between
+	// a bucket's bounds, usually one or two shards. nil for small maps.
+	firstEnd []int32
 }
+
+// findBits is how many leading bits of a hash pick its find bucket:
+// 4096 buckets, 16 KiB per map, for maps of more than findDirect shards.
+const (
+	findBits    = 12
+	findBuckets = 1 << findBits
+	findDirect  = 16
+)
 
 // newShardMap builds a map from shards; the ranges must not overlap.
 func newShardMap(shards []Shard, gen uint64) (*shardMap, error) {
@@ -178,6 +191,18 @@ func newShardMap(shards []Shard, gen uint64) (*shardMap, error) {
 		m.startKeys[i] = s.StartingHashKey
 		m.index[m.ids[i]] = i
 	}
+	if len(shards) > findDirect {
+		m.firstEnd = make([]int32, findBuckets+1)
+		i := 0
+		for b := range findBuckets {
+			start := hash128{hi: uint64(b) << (64 - findBits)}
+			for i < len(m.ends) && m.ends[i].less(start) {
+				i++
+			}
+			m.firstEnd[b] = int32(i)
+		}
+		m.firstEnd[findBuckets] = int32(len(m.ends))
+	}
 	return m, nil
 }
 
@@ -186,6 +211,13 @@ func newShardMap(shards []Shard, gen uint64) (*shardMap, error) {
 func (m *shardMap) find(h hash128) int {
 	ends := m.ends
 	lo, hi := 0, len(ends)
+	if m.firstEnd != nil {
+		// The shard, if any, is the first one ending at or after h: not
+		// before the first that ends in or after h's bucket, nor after
+		// the first that ends in or after the next bucket.
+		b := h.hi >> (64 - findBits)
+		lo, hi = int(m.firstEnd[b]), min(int(m.firstEnd[b+1])+1, len(ends))
+	}
 	for lo < hi {
 		mid := int(uint(lo+hi) >> 1)
 		if ends[mid].less(h) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/big"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/kplgo/producer/internal/kinesistest"
@@ -85,13 +86,7 @@ func randomShards(rng *rand.Rand, count int, gaps bool) []Shard {
 	for _, x := range cuts {
 		sorted = append(sorted, x)
 	}
-	for i := range sorted {
-		for j := i + 1; j < len(sorted); j++ {
-			if sorted[j].Cmp(sorted[i]) < 0 {
-				sorted[i], sorted[j] = sorted[j], sorted[i]
-			}
-		}
-	}
+	slices.SortFunc(sorted, (*big.Int).Cmp)
 	var shards []Shard
 	start := big.NewInt(0)
 	for i := 0; i < count; i++ {
@@ -124,7 +119,7 @@ func TestShardMapFind(t *testing.T) {
 		shards []Shard
 	}
 	var setups []setup
-	for _, n := range []int{1, 10, 500} {
+	for _, n := range []int{1, 10, findDirect, findDirect + 1, 500, 2 * findBuckets} {
 		setups = append(setups, setup{fmt.Sprintf("static-%d", n), mustStatic(t, n)})
 		setups = append(setups, setup{fmt.Sprintf("random-%d", n), randomShards(rng, n, false)})
 		setups = append(setups, setup{fmt.Sprintf("gaps-%d", n), randomShards(rng, n, true)})
@@ -146,7 +141,14 @@ func TestShardMapFind(t *testing.T) {
 				if err != nil {
 					return
 				}
-				want := findRange(rs, x)
+				var want int
+				if len(rs) <= 1000 {
+					want = findRange(rs, x)
+				} else { // the linear scan is too slow: search without the buckets
+					plain := *m
+					plain.firstEnd = nil
+					want = plain.find(h)
+				}
 				got := m.find(h)
 				if got != want {
 					t.Fatalf("find(%s) = %d, linear scan says %d", x, got, want)
@@ -155,7 +157,9 @@ func TestShardMapFind(t *testing.T) {
 					t.Fatalf("find(%s): id %s, want %s", x, m.ids[got], rs[got].id)
 				}
 			}
-			for _, r := range rs {
+			step := max(1, len(rs)/500) // big maps: a sample of their edges
+			for i := rng.IntN(step); i < len(rs); i += step {
+				r := rs[i]
 				probe(r.start)
 				probe(r.end)
 				probe(kinesistest.BigSub(r.start, 1))
@@ -163,6 +167,11 @@ func TestShardMapFind(t *testing.T) {
 			}
 			for i := 0; i < 3000; i++ {
 				probe(kinesistest.RandomHash(rng))
+			}
+			for b := uint64(0); b < findBuckets; b += 1 + uint64(rng.IntN(40)) { // bucket edges
+				edge := hash128{hi: b << (64 - findBits)}.big()
+				probe(edge)
+				probe(kinesistest.BigSub(edge, 1))
 			}
 			for i := 0; i < 500; i++ {
 				probe(md5Big(fmt.Sprint(i)))
