@@ -185,6 +185,14 @@ type limits struct {
 
 func varintLen(v int) int { return protowire.SizeVarint(uint64(v)) }
 
+// appendVarint is protowire.AppendVarint, inlined for one-byte values.
+func appendVarint(b []byte, v uint64) []byte {
+	if v < 0x80 {
+		return append(b, byte(v))
+	}
+	return protowire.AppendVarint(b, v)
+}
+
 // bytesFieldLen is the encoded size of a length-delimited field with a
 // one-byte tag and n bytes of payload.
 func bytesFieldLen(n int) int { return 1 + varintLen(n) + n }
@@ -375,19 +383,27 @@ func (a *aggregate) appendUnsummed(b []byte) []byte {
 		b = protowire.AppendVarint(b, uint64(h.decimalLen()))
 		b = h.appendDecimal(b)
 	}
+	// The records: one-byte tags, and varints that are mostly one byte.
+	const (
+		tagRecords   = fieldRecords<<3 | byte(protowire.BytesType)
+		tagKeyIndex  = fieldKeyIndex<<3 | byte(protowire.VarintType)
+		tagHashIndex = fieldHashIndex<<3 | byte(protowire.VarintType)
+		tagData      = fieldData<<3 | byte(protowire.BytesType)
+	)
 	for i := range a.recs {
 		r := &a.recs[i]
 		keyIdx, hashIdx := r.key, a.hashIdx[i]
-		b = protowire.AppendTag(b, fieldRecords, protowire.BytesType)
-		b = protowire.AppendVarint(b, uint64(recordLen(keyIdx, hashIdx, int(r.size))))
-		b = protowire.AppendTag(b, fieldKeyIndex, protowire.VarintType)
-		b = protowire.AppendVarint(b, uint64(keyIdx))
+		b = append(b, tagRecords)
+		b = appendVarint(b, uint64(recordLen(keyIdx, hashIdx, int(r.size))))
+		b = append(b, tagKeyIndex)
+		b = appendVarint(b, uint64(keyIdx))
 		if hashIdx != noIndex {
-			b = protowire.AppendTag(b, fieldHashIndex, protowire.VarintType)
-			b = protowire.AppendVarint(b, uint64(hashIdx))
+			b = append(b, tagHashIndex)
+			b = appendVarint(b, uint64(hashIdx))
 		}
-		b = protowire.AppendTag(b, fieldData, protowire.BytesType)
-		b = protowire.AppendBytes(b, r.data())
+		b = append(b, tagData)
+		b = appendVarint(b, uint64(r.size))
+		b = append(b, r.data()...)
 	}
 	var zero [md5.Size]byte
 	return append(b, zero[:]...)
