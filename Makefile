@@ -26,7 +26,7 @@ fmt-check:
 
 # cross vets the engine, whose checksum code is chosen by build tags, for
 # 386 and arm64 (no SIMD lanes there); make test also runs the engine's tests
-# with -tags noasm, the crypto/md5 path of machines without AVX2.
+# with -tags noasm, the crypto/md5 path of machines without AVX-512.
 cross:
 	GOARCH=386 $(GO) vet ./internal/engine/
 	GOOS=linux GOARCH=arm64 $(GO) vet ./internal/engine/
