@@ -222,3 +222,34 @@ func TestAggregateGivesRecordsBack(t *testing.T) {
 		a.release()
 	}
 }
+
+// FuzzMD5Lanes splits the input into up to 20 messages at the given cut
+// points and checks every lane sum against crypto/md5's.
+func FuzzMD5Lanes(f *testing.F) {
+	f.Add([]byte("abc"), []byte{1, 2})
+	f.Add(bytes.Repeat([]byte{0x5a}, 300), []byte{55, 56, 64, 120, 3})
+	f.Add(make([]byte, 2000), []byte{0, 0, 200, 255, 17, 63})
+	f.Fuzz(func(t *testing.T, data, cuts []byte) {
+		var msgs [][]byte
+		rest := data
+		for _, c := range cuts {
+			if len(msgs) == 19 {
+				break
+			}
+			n := min(int(c)*4, len(rest))
+			msgs = append(msgs, rest[:n])
+			rest = rest[n:]
+		}
+		msgs = append(msgs, rest)
+		sums := make([][]byte, len(msgs))
+		for i := range sums {
+			sums[i] = make([]byte, md5.Size)
+		}
+		laneSums(msgs, sums)
+		for i, m := range msgs {
+			if want := md5.Sum(m); !bytes.Equal(sums[i], want[:]) {
+				t.Fatalf("message %d of %d bytes: sum %x, want %x", i, len(m), sums[i], want)
+			}
+		}
+	})
+}
