@@ -69,18 +69,27 @@ func TestLaneSumsAreMD5(t *testing.T) {
 	}
 	for name, sum := range sumWays(t) {
 		for bi, msgs := range batches {
-			sums := make([][]byte, len(msgs))
-			for i := range sums {
-				sums[i] = make([]byte, md5.Size)
-			}
-			sum(msgs, sums)
-			for i, m := range msgs {
-				if want := md5.Sum(m); !bytes.Equal(sums[i], want[:]) {
-					t.Fatalf("%s: batch %d, message %d of %d bytes: sum %x, want %x", name, bi, i, len(m), sums[i], want)
-				}
+			if diff := sumsDiffer(msgs, sum); diff != "" {
+				t.Fatalf("%s: batch %d: %s", name, bi, diff)
 			}
 		}
 	}
+}
+
+// sumsDiffer sums msgs with sum and describes the first sum that differs
+// from crypto/md5's, or returns "".
+func sumsDiffer(msgs [][]byte, sum func(msgs, sums [][]byte)) string {
+	sums := make([][]byte, len(msgs))
+	for i := range sums {
+		sums[i] = make([]byte, md5.Size)
+	}
+	sum(msgs, sums)
+	for i, m := range msgs {
+		if want := md5.Sum(m); !bytes.Equal(sums[i], want[:]) {
+			return fmt.Sprintf("message %d of %d bytes: sum %x, want %x", i, len(m), sums[i], want)
+		}
+	}
+	return ""
 }
 
 // TestChecksumsEncodeAsCryptoMD5 encodes random batches of aggregates, small
@@ -241,15 +250,8 @@ func FuzzMD5Lanes(f *testing.F) {
 			rest = rest[n:]
 		}
 		msgs = append(msgs, rest)
-		sums := make([][]byte, len(msgs))
-		for i := range sums {
-			sums[i] = make([]byte, md5.Size)
-		}
-		laneSums(msgs, sums)
-		for i, m := range msgs {
-			if want := md5.Sum(m); !bytes.Equal(sums[i], want[:]) {
-				t.Fatalf("message %d of %d bytes: sum %x, want %x", i, len(m), sums[i], want)
-			}
+		if diff := sumsDiffer(msgs, laneSums); diff != "" {
+			t.Fatal(diff)
 		}
 	})
 }

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"bytes"
-	"crypto/md5"
 	"io"
 	"runtime/trace"
 	"sync"
@@ -34,16 +33,9 @@ func TestLanesUnderExecutionTracer(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for range 200 {
-				sums := make([][]byte, len(msgs))
-				for i := range sums {
-					sums[i] = make([]byte, md5.Size)
-				}
-				laneSums(msgs, sums)
-				for i, m := range msgs {
-					if want := md5.Sum(m); !bytes.Equal(sums[i], want[:]) {
-						t.Errorf("message %d: sum %x, want %x", i, sums[i], want)
-						return
-					}
+				if diff := sumsDiffer(msgs, laneSums); diff != "" {
+					t.Error(diff)
+					return
 				}
 				rs := make([]record, 40)
 				for i := range rs {
