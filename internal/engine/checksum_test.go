@@ -25,9 +25,9 @@ var checksumLens = []int{
 }
 
 // sumWays are the ways a batch's checksums are computed here: in SIMD lanes
-// (md5x16; in portable Go, one lane after another, where the assembly is
-// missing: not amd64, or -tags noasm), and crypto/md5, one message after
-// another.
+// (md5x16; in portable Go, one lane after another, where the assembly
+// cannot run: not amd64, -tags noasm, or no AVX-512), and crypto/md5, one
+// message after another.
 func sumWays(t *testing.T) map[string]func(msgs, sums [][]byte) {
 	if !haveLanes {
 		t.Logf("no SIMD lanes here (%s, no AVX-512, or -tags noasm): the lanes' logic runs in portable Go", runtime.GOARCH)

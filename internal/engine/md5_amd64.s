@@ -73,7 +73,7 @@ GLOBL md5k<>(SB), RODATA|NOPTR, $256
 DATA blockSize<>+0(SB)/8, $64
 GLOBL blockSize<>(SB), RODATA|NOPTR, $8
 
-// func md5Blocks16(state *[4][16]uint32, ptrs *[16]unsafe.Pointer, counts *[16]uint32, most int)
+// func md5Blocks16AVX512(state *[4][16]uint32, ptrs *[16]unsafe.Pointer, counts *[16]uint32, most int)
 //
 // Lane l runs MD5's compression over counts[l] 64-byte blocks from
 // ptrs[l], starting from and updating state[0..3][l]; most is the
@@ -84,7 +84,7 @@ GLOBL blockSize<>(SB), RODATA|NOPTR, $8
 // 8-15, Z11 counts, Z12 the block number, Z16-Z31 the block's words,
 // K3 the lanes with a block left, K1 and K2 its halves for gathers.
 // BP is left alone: the runtime walks stacks by frame pointer.
-TEXT ·md5Blocks16(SB), NOSPLIT, $0-32
+TEXT ·md5Blocks16AVX512(SB), NOSPLIT, $0-32
 	MOVQ state+0(FP), DI
 	MOVQ ptrs+8(FP), SI
 	MOVQ counts+16(FP), DX

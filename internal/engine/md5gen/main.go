@@ -1,5 +1,6 @@
 // Command md5gen writes md5_amd64.s: MD5 over 16 messages at once in the
-// 16 lanes of AVX-512 registers, the routine behind md5x16.
+// 16 lanes of AVX-512 registers, md5Blocks16AVX512, the routine behind
+// md5x16.
 //
 // Run it with go generate in internal/engine.
 package main
@@ -30,7 +31,7 @@ func main() {
 	w("DATA blockSize<>+0(SB)/8, $64")
 	w("GLOBL blockSize<>(SB), RODATA|NOPTR, $8")
 	w("")
-	w("// func md5Blocks16(state *[4][16]uint32, ptrs *[16]unsafe.Pointer, counts *[16]uint32, most int)")
+	w("// func md5Blocks16AVX512(state *[4][16]uint32, ptrs *[16]unsafe.Pointer, counts *[16]uint32, most int)")
 	w("//")
 	w("// Lane l runs MD5's compression over counts[l] 64-byte blocks from")
 	w("// ptrs[l], starting from and updating state[0..3][l]; most is the")
@@ -41,7 +42,7 @@ func main() {
 	w("// 8-15, Z11 counts, Z12 the block number, Z16-Z31 the block's words,")
 	w("// K3 the lanes with a block left, K1 and K2 its halves for gathers.")
 	w("// BP is left alone: the runtime walks stacks by frame pointer.")
-	w("TEXT ·md5Blocks16(SB), NOSPLIT, $0-32")
+	w("TEXT ·md5Blocks16AVX512(SB), NOSPLIT, $0-32")
 	w("\tMOVQ state+0(FP), DI")
 	w("\tMOVQ ptrs+8(FP), SI")
 	w("\tMOVQ counts+16(FP), DX")
