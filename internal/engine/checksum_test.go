@@ -15,12 +15,14 @@ import (
 
 // checksumLens are message lengths around MD5's 64-byte blocks (55 and 56
 // decide whether the padding takes a block of its own), around the lanes
-// threshold, and 0: the empty protobuf, which an aggregate never has but a
+// threshold and md5x16's chunks of laneChunk blocks, and 0: the empty protobuf, which an aggregate never has but a
 // hasher must still sum.
 var checksumLens = []int{
 	0, 1, 55, 56, 57, 63, 64, 65, 119, 120, 127, 128, 129,
 	laneMinBytes - 1, laneMinBytes, laneMinBytes + 1,
 	32<<10 - 1, 32 << 10, 32<<10 + 55, 32<<10 + 56, 32<<10 + 64,
+	laneChunk*md5.BlockSize - 1, laneChunk * md5.BlockSize, laneChunk*md5.BlockSize + 1,
+	2*laneChunk*md5.BlockSize + 56,
 	DefaultAggregateBatchSize, 64 << 10, 1 << 20,
 }
 

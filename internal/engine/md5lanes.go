@@ -10,6 +10,10 @@ import (
 // 32-bit lanes of an AVX-512 register.
 const laneCount = 16
 
+// laneChunk is how many blocks of each message one md5Blocks16 call hashes
+// at most.
+const laneChunk = 256
+
 // md5Init is MD5's initial state, words a to d.
 var md5Init = [4]uint32{0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476}
 
@@ -45,13 +49,22 @@ func md5x16(msgs *[laneCount][]byte, n int, out *[laneCount][md5.Size]byte) {
 		}
 	}
 	most := 0
-	for l, m := range msgs[:n] {
-		if whole := len(m) / md5.BlockSize; whole > 0 {
-			ptrs[l], counts[l] = unsafe.Pointer(unsafe.SliceData(m)), uint32(whole)
-			most = max(most, whole)
-		}
+	for _, m := range msgs[:n] {
+		most = max(most, len(m)/md5.BlockSize)
 	}
-	md5Blocks16(&state, &ptrs, &counts, most)
+	// The whole blocks, laneChunk at a time: the assembly cannot be
+	// preempted, so a call must not last long (256 blocks in 16 lanes take
+	// some tens of microseconds).
+	for done := 0; done < most; done += laneChunk {
+		for l, m := range msgs[:n] {
+			c := min(max(len(m)/md5.BlockSize-done, 0), laneChunk)
+			ptrs[l], counts[l] = nil, uint32(c)
+			if c > 0 {
+				ptrs[l] = unsafe.Pointer(&m[done*md5.BlockSize])
+			}
+		}
+		md5Blocks16(&state, &ptrs, &counts, min(most-done, laneChunk))
+	}
 	most = 0
 	for l, m := range msgs[:n] {
 		t := &tails[l]
