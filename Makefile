@@ -26,9 +26,9 @@ fmt-check:
 
 # cross vets the engine, whose checksum code is chosen by build tags, for
 # 386 and arm64 (no SIMD lanes there); make test also runs the engine's tests
-# with -tags noasm (no assembly at all) and with AVX-512 turned off, as on an
-# amd64 CPU without it: crypto/md5 for the producer, portable Go for the
-# lanes' tests.
+# with -tags noasm (no assembly at all), with AVX-512 turned off (the AVX2
+# lanes) and with AVX2 turned off too, as on an amd64 CPU without either:
+# crypto/md5 for the producer, portable Go for the lanes' tests.
 cross:
 	GOARCH=386 $(GO) vet ./internal/engine/
 	GOOS=linux GOARCH=arm64 $(GO) vet ./internal/engine/
@@ -37,6 +37,7 @@ test: deps vet fmt-check cross
 	$(GO) test -race -count=1 -timeout 20m ./...
 	$(GO) test -count=1 -tags noasm ./internal/engine/
 	GODEBUG=cpu.avx512f=off $(GO) test -count=1 ./internal/engine/
+	GODEBUG=cpu.avx512f=off,cpu.avx2=off $(GO) test -count=1 ./internal/engine/
 
 demo: $(NODE_STAMP)
 	$(GO) run ./cmd/kpl-demo

@@ -2,16 +2,13 @@ package engine
 
 import "crypto/md5"
 
-// Aggregates are hashed in SIMD lanes when a call has at least two of some
-// size: the lanes take the time of 16 messages whatever their number, so a
-// lone message is hashed faster with crypto/md5 (by about a fifth), while
-// two are already faster in lanes (by 1.5 to 1.8 times from 256 bytes; 10
-// times with 16 or more). Measured with BenchmarkChecksums (BENCHMARKS.md,
-// "Hashing aggregates in SIMD lanes").
-const (
-	laneMinBytes = 256 // an aggregate smaller than this is hashed alone
-	laneMinCount = 2   // fewer big aggregates than this are hashed alone
-)
+// laneMinBytes: an aggregate smaller than this is hashed alone, with
+// crypto/md5, and so are the aggregates of a call with fewer than
+// laneMinCount bigger ones (see the platform's file). The lanes take the
+// time of all their lanes whatever the number of messages, and a short
+// message is mostly its padded last block. Measured with BenchmarkChecksums
+// (BENCHMARKS.md, "MD5 in the producer's own AVX-512 lanes").
+const laneMinBytes = 256
 
 // checksums computes the MD5 that ends each KPL aggregate, in SIMD lanes
 // (see md5x16) when lanes is set, else with crypto/md5. The sender sets

@@ -111,7 +111,7 @@ func TestChecksumsEncodeAsCryptoMD5(t *testing.T) {
 		inLanes := 0 // rounds with enough big aggregates for the lanes
 		for round := range 20 {
 			var batch []*aggregate
-			for range 1 + rng.IntN(12) {
+			for range 1 + rng.IntN(24) {
 				a := newAggregate()
 				target := []int{1, 2, 50, 400, 4000}[rng.IntN(5)] // records: plain, small and 50 KiB aggregates
 				for range target {

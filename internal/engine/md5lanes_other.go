@@ -8,6 +8,9 @@ import "unsafe"
 // with crypto/md5.
 const haveLanes = false
 
+// laneMinCount is the AVX-512 figure, for the tests of the lanes' logic.
+const laneMinCount = 2
+
 // md5Blocks16 runs MD5's compression over counts[l] 64-byte blocks from
 // ptrs[l] in lane l, updating state[0..3][l]; most is the largest count.
 // Here it is the portable md5Blocks16Go, so that the lanes' own logic

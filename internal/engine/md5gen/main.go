@@ -1,6 +1,6 @@
-// Command md5gen writes md5_amd64.s: MD5 over 16 messages at once in the
-// 16 lanes of AVX-512 registers, md5Blocks16AVX512, the routine behind
-// md5x16.
+// Command md5gen writes md5_amd64.s, the routines behind md5x16: MD5 over
+// 16 messages at once in the 16 lanes of AVX-512 registers
+// (md5Blocks16AVX512), and over 8 in AVX2's (md5Blocks8AVX2).
 //
 // Run it with go generate in internal/engine.
 package main
@@ -71,34 +71,16 @@ func main() {
 		w("\tVPGATHERQD %d(R8)(Z10*1), K2, Y13", 4*j)
 		w("\tVINSERTI64X4 $1, Y13, Z%d, Z%d", 16+j, 16+j)
 	}
-	// Round functions as VPTERNLOGD tables over (b, c, d): the bit of
-	// result for inputs b, c, d is bit 4b+2c+d of the table.
-	imm := []string{"0xca", "0xe4", "0x96", "0x39"}
-	shifts := [4][4]int{{7, 12, 17, 22}, {5, 9, 14, 20}, {4, 11, 16, 23}, {6, 10, 15, 21}}
-	regs := []int{0, 1, 2, 3} // registers holding a, b, c, d
-	for i := 0; i < 64; i++ {
-		round := i / 16
-		var g int
-		switch round {
-		case 0:
-			g = i
-		case 1:
-			g = (5*i + 1) % 16
-		case 2:
-			g = (3*i + 5) % 16
-		case 3:
-			g = (7 * i) % 16
-		}
-		a, bb, c, d := regs[0], regs[1], regs[2], regs[3]
-		w("\t// step %d", i)
-		w("\tVPADDD.BCST md5k<>+%d(SB), Z%d, Z%d", 4*i, a, a)
-		w("\tVPADDD Z%d, Z%d, Z%d", 16+g, a, a)
+	for _, st := range schedule() {
+		a, bb, c, d := st.regs[0], st.regs[1], st.regs[2], st.regs[3]
+		w("\t// step %d", st.i)
+		w("\tVPADDD.BCST md5k<>+%d(SB), Z%d, Z%d", 4*st.i, a, a)
+		w("\tVPADDD Z%d, Z%d, Z%d", 16+st.g, a, a)
 		w("\tVMOVDQA32 Z%d, Z8", bb)
-		w("\tVPTERNLOGD $%s, Z%d, Z%d, Z8", imm[round], d, c)
+		w("\tVPTERNLOGD $%s, Z%d, Z%d, Z8", ternlog[st.round], d, c)
 		w("\tVPADDD Z8, Z%d, Z%d", a, a)
-		w("\tVPROLD $%d, Z%d, Z%d", shifts[round][i%4], a, a)
+		w("\tVPROLD $%d, Z%d, Z%d", st.shift, a, a)
 		w("\tVPADDD Z%d, Z%d, Z%d", bb, a, a)
-		regs = []int{d, a, bb, c}
 	}
 	// After 64 steps the roles are back in Z0-Z3. Lanes with a block add
 	// it to their state; the others keep theirs.
@@ -117,8 +99,129 @@ func main() {
 	}
 	w("\tVZEROUPPER")
 	w("\tRET")
+	w("")
+	avx2(w)
 	if err := os.WriteFile("md5_amd64.s", b.Bytes(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+}
+
+// step is one of MD5's 64 steps: its round, the message word it adds, its
+// rotation, and the registers (numbers) holding a, b, c and d, whose roles
+// rotate from one step to the next and are back in place after 64.
+type step struct {
+	i, round, g, shift int
+	regs               [4]int
+}
+
+func schedule() []step {
+	shifts := [4][4]int{{7, 12, 17, 22}, {5, 9, 14, 20}, {4, 11, 16, 23}, {6, 10, 15, 21}}
+	regs := [4]int{0, 1, 2, 3}
+	var steps []step
+	for i := 0; i < 64; i++ {
+		round := i / 16
+		g := [4]int{i, (5*i + 1) % 16, (3*i + 5) % 16, (7 * i) % 16}[round]
+		steps = append(steps, step{i: i, round: round, g: g, shift: shifts[round][i%4], regs: regs})
+		regs = [4]int{regs[3], regs[0], regs[1], regs[2]}
+	}
+	return steps
+}
+
+// ternlog holds the round functions as VPTERNLOGD tables over (b, c, d):
+// the result's bit for inputs b, c, d is bit 4b+2c+d of the table.
+var ternlog = [4]string{"0xca", "0xe4", "0x96", "0x39"}
+
+// avx2 writes md5Blocks8AVX2: md5Blocks16AVX512 for 8 lanes in AVX2's
+// 16 YMM registers, without ternary logic, rotations or mask registers.
+func avx2(w func(string, ...any)) {
+	w("// func md5Blocks8AVX2(state *uint32, ptrs *unsafe.Pointer, counts *uint32, most int)")
+	w("//")
+	w("// md5Blocks16AVX512 for the 8 lanes from state (rows 64 bytes apart, as in")
+	w("// [4][16]uint32), ptrs and counts. The block's words are gathered into the")
+	w("// frame (0-511), with the mask of the lanes that have a block (512-543).")
+	w("//")
+	w("// Registers: Y0-Y3 state a-d, Y4-Y7 the state before the block, Y8-Y10")
+	w("// scratch, Y11 counts, Y12 all ones, Y13 and Y14 the next block's address")
+	w("// in lanes 0-3 and 4-7, Y15 the block number. BP is the assembler's.")
+	w("TEXT ·md5Blocks8AVX2(SB), NOSPLIT, $544-32")
+	w("\tMOVQ state+0(FP), DI")
+	w("\tMOVQ ptrs+8(FP), SI")
+	w("\tMOVQ counts+16(FP), DX")
+	w("\tMOVQ most+24(FP), CX")
+	for i := 0; i < 4; i++ {
+		w("\tVMOVDQU %d(DI), Y%d", 64*i, i)
+	}
+	w("\tVMOVDQU 0(SI), Y13")
+	w("\tVMOVDQU 32(SI), Y14")
+	w("\tVMOVDQU 0(DX), Y11")
+	w("\tVPCMPEQD Y12, Y12, Y12")
+	w("\tXORQ AX, AX")
+	w("\tXORQ R8, R8")
+	w("")
+	w("block8:")
+	w("\tCMPQ AX, CX")
+	w("\tJAE done8")
+	w("\tMOVQ AX, X15")
+	w("\tVPBROADCASTD X15, Y15")
+	w("\tVPCMPGTD Y15, Y11, Y10 // counts > block number")
+	w("\tVMOVDQU Y10, 512(SP)")
+	for i := 0; i < 4; i++ {
+		w("\tVMOVDQA Y%d, Y%d", i, 4+i)
+	}
+	for j := 0; j < 16; j++ {
+		w("\tVMOVDQU 512(SP), X9")
+		w("\tVPGATHERQD X9, %d(R8)(Y13*1), X10", 4*j)
+		w("\tVMOVDQU 528(SP), X9")
+		w("\tVPGATHERQD X9, %d(R8)(Y14*1), X8", 4*j)
+		w("\tVINSERTI128 $1, X8, Y10, Y10")
+		w("\tVMOVDQU Y10, %d(SP)", 32*j)
+	}
+	for _, st := range schedule() {
+		a, b, c, d := st.regs[0], st.regs[1], st.regs[2], st.regs[3]
+		w("\t// step %d", st.i)
+		w("\tVPBROADCASTD md5k<>+%d(SB), Y8", 4*st.i)
+		w("\tVPADDD Y8, Y%d, Y%d", a, a)
+		w("\tVPADDD %d(SP), Y%d, Y%d", 32*st.g, a, a)
+		switch st.round {
+		case 0: // F = d ^ (b & (c ^ d))
+			w("\tVPXOR Y%d, Y%d, Y8", c, d)
+			w("\tVPAND Y%d, Y8, Y8", b)
+			w("\tVPXOR Y%d, Y8, Y8", d)
+		case 1: // G = c ^ (d & (b ^ c))
+			w("\tVPXOR Y%d, Y%d, Y8", b, c)
+			w("\tVPAND Y%d, Y8, Y8", d)
+			w("\tVPXOR Y%d, Y8, Y8", c)
+		case 2: // H = b ^ c ^ d
+			w("\tVPXOR Y%d, Y%d, Y8", b, c)
+			w("\tVPXOR Y%d, Y8, Y8", d)
+		case 3: // I = c ^ (b | ^d)
+			w("\tVPXOR Y12, Y%d, Y8", d)
+			w("\tVPOR Y%d, Y8, Y8", b)
+			w("\tVPXOR Y%d, Y8, Y8", c)
+		}
+		w("\tVPADDD Y8, Y%d, Y%d", a, a)
+		w("\tVPSLLD $%d, Y%d, Y9", st.shift, a)
+		w("\tVPSRLD $%d, Y%d, Y%d", 32-st.shift, a, a)
+		w("\tVPOR Y9, Y%d, Y%d", a, a)
+		w("\tVPADDD Y%d, Y%d, Y%d", b, a, a)
+	}
+	// Lanes with a block add it to their state; the others keep theirs.
+	w("\tVMOVDQU 512(SP), Y10")
+	for i := 0; i < 4; i++ {
+		w("\tVPADDD Y%d, Y%d, Y%d", 4+i, i, i)
+		w("\tVPBLENDVB Y10, Y%d, Y%d, Y%d", i, 4+i, i)
+	}
+	w("\tVPBROADCASTQ blockSize<>+0(SB), Y8")
+	w("\tVPADDQ Y8, Y13, Y13")
+	w("\tVPADDQ Y8, Y14, Y14")
+	w("\tINCQ AX")
+	w("\tJMP block8")
+	w("")
+	w("done8:")
+	for i := 0; i < 4; i++ {
+		w("\tVMOVDQU Y%d, %d(DI)", i, 64*i)
+	}
+	w("\tVZEROUPPER")
+	w("\tRET")
 }
