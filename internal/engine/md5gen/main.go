@@ -42,14 +42,7 @@ func main() {
 	w("// 8-15, Z11 counts, Z12 the block number, Z16-Z31 the block's words,")
 	w("// K3 the lanes with a block left, K1 and K2 its halves for gathers.")
 	w("// BP is left alone: the runtime walks stacks by frame pointer.")
-	w("TEXT ·md5Blocks16AVX512(SB), NOSPLIT, $0-32")
-	w("\tMOVQ state+0(FP), DI")
-	w("\tMOVQ ptrs+8(FP), SI")
-	w("\tMOVQ counts+16(FP), DX")
-	w("\tMOVQ most+24(FP), CX")
-	for i := 0; i < 4; i++ {
-		w("\tVMOVDQU32 %d(DI), Z%d", 64*i, i)
-	}
+	entry(w, "md5Blocks16AVX512", 0, "VMOVDQU32", "Z")
 	w("\tVMOVDQU64 0(SI), Z9")
 	w("\tVMOVDQU64 64(SI), Z10")
 	w("\tVMOVDQU32 0(DX), Z11")
@@ -93,12 +86,7 @@ func main() {
 	w("\tINCQ AX")
 	w("\tJMP block")
 	w("")
-	w("done:")
-	for i := 0; i < 4; i++ {
-		w("\tVMOVDQU32 Z%d, %d(DI)", i, 64*i)
-	}
-	w("\tVZEROUPPER")
-	w("\tRET")
+	exit(w, "done", "VMOVDQU32", "Z")
 	w("")
 	avx2(w)
 	if err := os.WriteFile("md5_amd64.s", b.Bytes(), 0o644); err != nil {
@@ -144,14 +132,7 @@ func avx2(w func(string, ...any)) {
 	w("// Registers: Y0-Y3 state a-d, Y4-Y7 the state before the block, Y8-Y10")
 	w("// scratch, Y11 counts, Y12 all ones, Y13 and Y14 the next block's address")
 	w("// in lanes 0-3 and 4-7, Y15 the block number. BP is the assembler's.")
-	w("TEXT ·md5Blocks8AVX2(SB), NOSPLIT, $544-32")
-	w("\tMOVQ state+0(FP), DI")
-	w("\tMOVQ ptrs+8(FP), SI")
-	w("\tMOVQ counts+16(FP), DX")
-	w("\tMOVQ most+24(FP), CX")
-	for i := 0; i < 4; i++ {
-		w("\tVMOVDQU %d(DI), Y%d", 64*i, i)
-	}
+	entry(w, "md5Blocks8AVX2", 544, "VMOVDQU", "Y")
 	w("\tVMOVDQU 0(SI), Y13")
 	w("\tVMOVDQU 32(SI), Y14")
 	w("\tVMOVDQU 0(DX), Y11")
@@ -218,9 +199,28 @@ func avx2(w func(string, ...any)) {
 	w("\tINCQ AX")
 	w("\tJMP block8")
 	w("")
-	w("done8:")
+	exit(w, "done8", "VMOVDQU", "Y")
+}
+
+// entry writes the start of a routine with the arguments (state, ptrs,
+// counts, most) in DI, SI, DX and CX, and state's four rows loaded into
+// registers 0-3 of kind reg with mov.
+func entry(w func(string, ...any), name string, frame int, mov, reg string) {
+	w("TEXT ·%s(SB), NOSPLIT, $%d-32", name, frame)
+	w("\tMOVQ state+0(FP), DI")
+	w("\tMOVQ ptrs+8(FP), SI")
+	w("\tMOVQ counts+16(FP), DX")
+	w("\tMOVQ most+24(FP), CX")
 	for i := 0; i < 4; i++ {
-		w("\tVMOVDQU Y%d, %d(DI)", i, 64*i)
+		w("\t%s %d(DI), %s%d", mov, 64*i, reg, i)
+	}
+}
+
+// exit writes the end of a routine at label: the state back into its rows.
+func exit(w func(string, ...any), label, mov, reg string) {
+	w("%s:", label)
+	for i := 0; i < 4; i++ {
+		w("\t%s %s%d, %d(DI)", mov, reg, i, 64*i)
 	}
 	w("\tVZEROUPPER")
 	w("\tRET")
