@@ -183,6 +183,10 @@ func IsNil(v any) bool {
 }
 
 // validate checks a Config whose defaults are in place.
+// routesByHash reports whether records are routed by hash through a shard
+// map: whether the producer lists the stream's shards.
+func (c *Config) routesByHash() bool { return c.ListShards != nil }
+
 func (c *Config) validate() error {
 	switch {
 	case c.StreamName == "" && c.StreamARN == "":

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"crypto/md5"
-	"encoding/binary"
 	"unsafe"
 )
 
@@ -17,7 +16,7 @@ func hashRecords(rs []record) {
 	n := 0
 	for i := range rs {
 		r := &rs[i]
-		if r.marker != nil || r.hasEHK || r.hash != (hash128{}) {
+		if !r.keyHashPending() {
 			continue
 		}
 		if !haveLanes {
@@ -39,6 +38,13 @@ func hashRecords(rs []record) {
 	}
 }
 
+// keyHashPending reports whether r waits for its partition key's hash: a
+// record from Put in shard-map mode, which leaves it to the drain goroutine
+// (a zero hash without an explicit hash key; a flush marker needs none).
+func (r *record) keyHashPending() bool {
+	return r.marker == nil && !r.hasEHK && r.hash == (hash128{})
+}
+
 // hashBatch hashes the partition keys of the first n records of batch in
 // the SIMD lanes.
 func hashBatch(batch *[laneCount]*record, n int) {
@@ -49,7 +55,6 @@ func hashBatch(batch *[laneCount]*record, n int) {
 	}
 	md5x16(&keys, n, &sums)
 	for l, r := range batch[:n] {
-		// The hash key is the digest read as one big-endian number.
-		r.hash = hash128{binary.BigEndian.Uint64(sums[l][:8]), binary.BigEndian.Uint64(sums[l][8:])}
+		r.hash = hashFromDigest(&sums[l])
 	}
 }

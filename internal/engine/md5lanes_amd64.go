@@ -25,7 +25,14 @@ var (
 // 1.7 times faster, 11 times with 16); with AVX2's 8 lanes, whose gathers
 // and rotations cost more, 6 (1.6 to 1.9 times; 2.3 to 2.4 with 8). The same
 // holds for partition keys (hashRecords).
-var laneMinCount = map[bool]int{true: 2, false: 6}[haveAVX512]
+var laneMinCount = minLaneCount()
+
+func minLaneCount() int {
+	if haveAVX512 {
+		return 2
+	}
+	return 6
+}
 
 // md5Blocks16 runs MD5's compression over counts[l] 64-byte blocks from
 // ptrs[l] in lane l, updating state[0..3][l]; most is the largest count.

@@ -33,8 +33,7 @@ type pipeline struct {
 	backoff backoff.Backoff
 	done    chan struct{} // closed when the pipeline has finished
 
-	hashing bool      // shard-map mode: records from Put come without their key's hash (see hashRecords)
-	shards  *shardMap // nil without a shard map
+	shards *shardMap // nil without a shard map
 	// stages has one stage per shard of the map (one without a map) and,
 	// last, one for records whose hash falls outside every known shard.
 	stages  []stage
@@ -103,8 +102,8 @@ func (p *pipeline) run() {
 			var closed bool
 			items, closed = p.backlog.take(items)
 			p.report.stats.received.Add(int64(len(items)))
-			if p.hashing {
-				hashRecords(items)
+			if p.cfg.routesByHash() {
+				hashRecords(items) // Put left the keys' hashes to this goroutine
 			}
 			for i := range items {
 				p.take(&items[i])

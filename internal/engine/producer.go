@@ -21,10 +21,9 @@ import (
 // (stage.go) and builds batches for the sender (sender.go); the refresher
 // (refresher.go) follows resharding; the reporter settles records for good.
 type Producer struct {
-	cfg     Config
-	cfgErr  error
-	stream  string // the stream's name or ARN, for log lines
-	hashing bool   // shard-map mode: records are routed by their partition key's hash
+	cfg    Config
+	cfgErr error
+	stream string // the stream's name or ARN, for log lines
 
 	backlog *backlog               // between Put and the pipeline
 	routes  atomic.Pointer[routes] // the gates Put waits at, published by the pipeline
@@ -64,7 +63,6 @@ func New(config *Config) *Producer {
 	if cfg.StreamARN != "" {
 		p.stream = cfg.StreamARN
 	}
-	p.hashing = cfg.ListShards != nil
 	p.backlog = newBacklog(cfg.BacklogCount)
 	r := p.report
 	r.metrics, r.logger, r.stream = cfg.Metrics, cfg.Logger, p.stream
@@ -73,13 +71,12 @@ func New(config *Config) *Producer {
 	p.send = newSender(&p.cfg, p.stream, r, p.abortCtx)
 	var updates chan *shardMap
 	askRefresh := func() {}
-	if cfg.ListShards != nil {
+	if cfg.routesByHash() {
 		p.refresh = newRefresher(&p.cfg, p.stream)
 		updates, askRefresh = p.refresh.updates, p.refresh.request
 	}
 	lim := limits{count: cfg.AggregateBatchCount, size: cfg.AggregateBatchSize, recordMax: cfg.MaxRecordSize, seed: rand.Uint64()}
 	p.pipe = newPipeline(&p.cfg, lim, p.backlog, p.send, r, &p.routes, updates, askRefresh, p.abortCtx)
-	p.pipe.hashing = p.hashing
 	if o, ok := cfg.Metrics.(Observer); ok {
 		o.Observe(p)
 	}
@@ -99,7 +96,7 @@ func (p *Producer) Start(ctx context.Context) error {
 		return err
 	}
 	var m *shardMap
-	if p.cfg.ListShards != nil {
+	if p.cfg.routesByHash() {
 		var err error
 		if m, err = p.firstMap(ctx); err != nil {
 			if _, stopped := p.startStatus(); stopped != nil {
@@ -241,7 +238,7 @@ func (p *Producer) enqueue(ctx context.Context, r *record) error {
 		if rt.closed.Load() == 0 {
 			break // no shard's gate is shut
 		}
-		if p.hashing && !r.hasEHK && r.hash == (hash128{}) {
+		if p.cfg.routesByHash() && r.keyHashPending() {
 			// The drain goroutine hashes keys many at a time; a record
 			// that may have to wait for its shard needs its hash now.
 			r.hash = hashKey(r.key)

@@ -53,6 +53,11 @@ func (a hash128) less(b hash128) bool {
 // MD5 digest read as a big-endian integer.
 func hashKey(key string) hash128 {
 	sum := md5.Sum(unsafe.Slice(unsafe.StringData(key), len(key)))
+	return hashFromDigest(&sum)
+}
+
+// hashFromDigest reads an MD5 digest as a big-endian 128-bit number.
+func hashFromDigest(sum *[md5.Size]byte) hash128 {
 	return hash128{binary.BigEndian.Uint64(sum[:8]), binary.BigEndian.Uint64(sum[8:])}
 }
 
