@@ -26,5 +26,5 @@
 // does not hold it (after resharding) is sent again, because a KCL consumer
 // would drop its aggregate.
 //
-//go:generate protoc --go_out=internal/kplpb --go_opt=paths=source_relative messages.proto
+//go:generate protoc --go_out=. --go_opt=paths=source_relative messages.proto
 package producer

@@ -10,14 +10,13 @@ import (
 
 	"github.com/kplgo/producer/internal/kinesistest"
 	"github.com/kplgo/producer/internal/kplpb"
-	"google.golang.org/protobuf/proto"
 )
 
-// kplSize is the size of the aggregated record of recs, from the generated
-// types: magic, protobuf, MD5.
+// kplSize is the size of the aggregated record of recs, from proto.Marshal
+// (through kplpb): magic, protobuf, MD5.
 func kplSize(t testing.TB, recs []kplpb.Sub) int {
 	t.Helper()
-	b, err := proto.Marshal(kplpb.Build(recs))
+	b, err := kplpb.Marshal(kplpb.Build(recs))
 	if err != nil {
 		t.Fatal(err)
 	}

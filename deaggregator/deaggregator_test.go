@@ -29,8 +29,8 @@ func frame(body []byte) []byte {
 	return append(out, sum[:]...)
 }
 
-// aggregate builds an aggregated record from user records with the
-// generated types: tables in order of first use.
+// aggregate builds an aggregated record from user records with kplpb (the
+// protobuf library): tables in order of first use.
 func aggregate(t testing.TB, recs []deaggregator.Record) []byte {
 	t.Helper()
 	subs := make([]kplpb.Sub, len(recs))
@@ -38,7 +38,7 @@ func aggregate(t testing.TB, recs []deaggregator.Record) []byte {
 		subs[i] = kplpb.Sub{Key: r.PartitionKey, ExplicitHashKey: r.ExplicitHashKey, Data: r.Data}
 	}
 	m := kplpb.Build(subs)
-	body, err := proto.Marshal(m)
+	body, err := kplpb.Marshal(m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +125,7 @@ func TestTagsAndUnknownFieldsAreSkipped(t *testing.T) {
 			Tags:              []*kplpb.Tag{{Key: proto.String("t"), Value: proto.String("v")}},
 		}},
 	}
-	body, err := proto.Marshal(m)
+	body, err := kplpb.Marshal(m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -345,7 +345,7 @@ func TestNoPanicOnRandomInput(t *testing.T) {
 }
 
 // kclModel is what KCL 2.x's AggregatorUtil makes of one record read from a
-// shard with the whole hash key space, written over the generated types:
+// shard with the whole hash key space, written over kplpb (the protobuf library):
 // the records, and whether it stopped at a malformed sub-record or dropped
 // the aggregate for a sub-record outside the range.
 func kclModel(data []byte, pk, ehk string) (recs []deaggregator.Record, malformed, outside bool) {
@@ -357,8 +357,8 @@ func kclModel(data []byte, pk, ehk string) (recs []deaggregator.Record, malforme
 	if sum := md5.Sum(body); !bytes.Equal(sum[:], data[len(data)-md5.Size:]) {
 		return plain, false, false
 	}
-	var m kplpb.AggregatedRecord
-	if proto.Unmarshal(body, &m) != nil { // required fields checked, as parseFrom does
+	m, err := kplpb.Unmarshal(body)
+	if err != nil { // required fields checked, as parseFrom does
 		return plain, false, false
 	}
 	top := new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 128), big.NewInt(1))

@@ -1,7 +1,17 @@
-// Package kplpb holds the Go types generated from the top-level
-// messages.proto (the KPL aggregated record schema), for tests that check the
-// hand-written encoder against the protobuf library. The producer itself
-// encodes and decodes with protowire and does not use them.
+// Package kplpb holds plain Go types for the top-level messages.proto (the
+// KPL aggregated record schema) and encodes and decodes them through the
+// protobuf library, for tests that check the hand-written encoder and the
+// deaggregator against it. The producer itself encodes and decodes with
+// protowire and does not use this package.
+//
+// The types are not generated code. The generated types are in the root
+// package (messages.pb.go), which registers the schema's names
+// (kplgo.producer.AggregatedRecord and the rest) in the protobuf global
+// registry; generated code here would register them a second time, and a
+// binary linking both packages would panic at init. Instead this package
+// describes messages.proto by hand in a file descriptor that is in no
+// registry, and Marshal and Unmarshal go through dynamicpb messages of it.
+// It does not import the root package.
 package kplpb
 
 import (
@@ -24,7 +34,7 @@ func IsAggregated(data []byte) bool {
 }
 
 // Decode checks the frame of an aggregated record (magic, MD5 of the
-// protobuf) and unmarshals its protobuf with the generated types.
+// protobuf) and unmarshals its protobuf with Unmarshal.
 func Decode(data []byte) (*AggregatedRecord, error) {
 	if !IsAggregated(data) {
 		return nil, errors.New("not an aggregated record")
@@ -34,11 +44,11 @@ func Decode(data []byte) (*AggregatedRecord, error) {
 	if !bytes.Equal(sum[:], data[len(data)-md5.Size:]) {
 		return nil, fmt.Errorf("MD5 %x, want %x", data[len(data)-md5.Size:], sum)
 	}
-	var m AggregatedRecord
-	if err := proto.Unmarshal(body, &m); err != nil {
+	m, err := Unmarshal(body)
+	if err != nil {
 		return nil, fmt.Errorf("unmarshal: %w", err)
 	}
-	return &m, nil
+	return m, nil
 }
 
 // MustDecode is Decode for tests: it fails tb when data is not a valid
