@@ -79,7 +79,11 @@ func (c *client) PutRecords(ctx context.Context, entries []engine.Entry, results
 	if out == nil {
 		out = &kinesis.PutRecordsOutput{}
 	}
-	if err := engine.CallError(err, len(out.Records), n); err != nil {
+	failed := int64(-1)
+	if out.FailedRecordCount != nil {
+		failed = *out.FailedRecordCount
+	}
+	if err := engine.CallError(err, len(out.Records), n, failed); err != nil {
 		return err
 	}
 	for i, r := range out.Records {
@@ -97,11 +101,30 @@ func (c *client) PutRecords(ctx context.Context, entries []engine.Entry, results
 	return nil
 }
 
-// ErrorCode implements engine.Client: the code of an awserr.Error, or "".
-func (c *client) ErrorCode(err error) string {
+// v1TransportCodes are the codes aws-sdk-go v1 gives a call that failed on
+// its way: a network error, a cancelled or timed-out request, an answer it
+// could not read.
+var v1TransportCodes = map[string]bool{
+	request.ErrCodeRequestError:    true,
+	request.CanceledErrorCode:      true,
+	request.ErrCodeResponseTimeout: true,
+	request.ErrCodeSerialization:   true,
+	request.ErrCodeRead:            true,
+}
+
+// Failure implements engine.Client: the code and HTTP status of an
+// awserr.Error (the SDK's own codes for network errors, timeouts and
+// unreadable answers count as failures on the way), or, for an error that
+// is not an awserr.Error, whether it is a network error or a timeout.
+func (c *client) Failure(err error) engine.CallFailure {
 	var ae awserr.Error
-	if errors.As(err, &ae) {
-		return ae.Code()
+	if !errors.As(err, &ae) {
+		return engine.CallFailure{Transport: engine.TransportError(err)}
 	}
-	return ""
+	f := engine.CallFailure{Code: ae.Code(), Transport: v1TransportCodes[ae.Code()]}
+	var rf awserr.RequestFailure
+	if errors.As(err, &rf) {
+		f.Status = rf.StatusCode()
+	}
+	return f
 }

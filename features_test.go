@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"syscall"
 	"testing"
 	"time"
 
@@ -106,7 +108,7 @@ func TestPutContextGivesUpWhenBacklogStaysFull(t *testing.T) {
 
 func TestShutdownDeadlineReportsUndelivered(t *testing.T) {
 	c := &fakeClient{answer: func(int, *kinesis.PutRecordsInput) (*kinesis.PutRecordsOutput, error) {
-		return nil, errors.New("connection refused")
+		return nil, &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
 	}}
 	cfg := testConfig(c)
 	cfg.MaxAttempts = -1

@@ -89,18 +89,17 @@ func (timeoutError) Temporary() bool { return true }
 
 func TestWholeRequestFailuresAreRetried(t *testing.T) {
 	for name, err := range map[string]error{
-		"InternalFailure":       awserr.New("InternalFailure", "injected", nil),
-		"503":                   awserr.NewRequestFailure(awserr.New("ServiceUnavailable", "injected", nil), 503, "req-1"),
-		"500":                   awserr.NewRequestFailure(awserr.New("InternalFailure", "injected", nil), 500, "req-2"),
-		"throttled request":     awserr.NewRequestFailure(awserr.New("ProvisionedThroughputExceededException", "slow down", nil), 400, "req-3"),
-		"LimitExceeded":         awserr.New("LimitExceededException", "injected", nil),
-		"ExpiredToken":          awserr.New("ExpiredTokenException", "injected", nil),
-		"connection reset":      &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET},
-		"net timeout":           timeoutError{},
-		"request send failure":  awserr.New(request.ErrCodeSerialization, "unexpected EOF", io.ErrUnexpectedEOF),
-		"deadline":              context.DeadlineExceeded,
-		"send request (sdk)":    awserr.New("RequestError", "send request failed", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}),
-		"unexpected plain text": errors.New("something odd"),
+		"InternalFailure":      awserr.New("InternalFailure", "injected", nil),
+		"503":                  awserr.NewRequestFailure(awserr.New("ServiceUnavailable", "injected", nil), 503, "req-1"),
+		"500":                  awserr.NewRequestFailure(awserr.New("InternalFailure", "injected", nil), 500, "req-2"),
+		"throttled request":    awserr.NewRequestFailure(awserr.New("ProvisionedThroughputExceededException", "slow down", nil), 400, "req-3"),
+		"LimitExceeded":        awserr.New("LimitExceededException", "injected", nil),
+		"ExpiredToken":         awserr.New("ExpiredTokenException", "injected", nil),
+		"connection reset":     &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET},
+		"net timeout":          timeoutError{},
+		"request send failure": awserr.New(request.ErrCodeSerialization, "unexpected EOF", io.ErrUnexpectedEOF),
+		"deadline":             context.DeadlineExceeded,
+		"send request (sdk)":   awserr.New("RequestError", "send request failed", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}),
 	} {
 		t.Run(name, func(t *testing.T) {
 			c := &fakeClient{}

@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/kplgo/producer/internal/engine"
 )
 
@@ -78,7 +79,11 @@ func (c *client) PutRecords(ctx context.Context, entries []engine.Entry, results
 	if out == nil {
 		out = &kinesis.PutRecordsOutput{}
 	}
-	if err := engine.CallError(err, len(out.Records), n); err != nil {
+	failed := int64(-1)
+	if out.FailedRecordCount != nil {
+		failed = int64(*out.FailedRecordCount)
+	}
+	if err := engine.CallError(err, len(out.Records), n, failed); err != nil {
 		return err
 	}
 	for i := range out.Records {
@@ -93,21 +98,34 @@ func (c *client) PutRecords(ctx context.Context, entries []engine.Entry, results
 	return nil
 }
 
-// ErrorCode implements engine.Client: the code of an API error
-// (smithy.APIError, such as "ProvisionedThroughputExceededException"),
-// engine.InvalidParameterCode for input the SDK refused before sending
-// (smithy.InvalidParamsError), and "" for anything else (a network
-// failure, a timeout).
-func (c *client) ErrorCode(err error) string {
+// Failure implements engine.Client: the code of an API error
+// (smithy.APIError, such as "ProvisionedThroughputExceededException") and
+// the HTTP status of the answer, engine.InvalidParameterCode for input the
+// SDK refused before sending (smithy.InvalidParamsError), and for any other
+// error whether the call failed on its way: a request that could not be
+// sent, a cancelled one, an answer that could not be read, a network error
+// or a timeout.
+func (c *client) Failure(err error) engine.CallFailure {
+	var f engine.CallFailure
+	var re *smithyhttp.ResponseError
+	if errors.As(err, &re) {
+		f.Status = re.HTTPStatusCode()
+	}
 	var ae smithy.APIError
 	var ip smithy.InvalidParamsError
+	var send *smithyhttp.RequestSendError
+	var canceled *smithy.CanceledError
+	var unread *smithy.DeserializationError
 	switch {
 	case errors.As(err, &ae):
-		return ae.ErrorCode()
+		f.Code = ae.ErrorCode()
 	case errors.As(err, &ip):
-		return engine.InvalidParameterCode
+		f.Code = engine.InvalidParameterCode
+	default:
+		f.Transport = errors.As(err, &send) || errors.As(err, &canceled) ||
+			errors.As(err, &unread) || engine.TransportError(err)
 	}
-	return ""
+	return f
 }
 
 func deref(s *string) string {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log"
 	"net"
+	"net/http"
 	"os"
 	"reflect"
 	"syscall"
@@ -16,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/kplgo/producer/internal/engine"
 )
@@ -176,37 +178,56 @@ func TestClientWrongAnswerCount(t *testing.T) {
 	}
 }
 
-// TestClientErrorCode checks the code the adapter gives each kind of v2
-// error: the API code, InvalidParameterCode for input the SDK refused, ""
-// for the rest.
-func TestClientErrorCode(t *testing.T) {
+// TestClientFailure checks what the adapter tells of each kind of v2
+// error (the API code and status, InvalidParameterCode for input the SDK
+// refused, failures on the way) and whether the engine retries it: an
+// error that is neither a retryable API error nor a failure on the way
+// is not retried.
+func TestClientFailure(t *testing.T) {
 	invalid := smithy.InvalidParamsError{Context: "PutRecordsInput"}
 	invalid.Add(smithy.NewErrParamRequired("Records"))
 	netErr := &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
 	op := func(err error) error {
 		return &smithy.OperationError{ServiceID: "Kinesis", OperationName: "PutRecords", Err: err}
 	}
+	// A 503 answer as the SDK reports it: an API error inside a response error.
+	unavailable := op(&smithyhttp.ResponseError{
+		Response: &smithyhttp.Response{Response: &http.Response{StatusCode: 503}},
+		Err:      &smithy.GenericAPIError{Code: "ServiceUnavailable"},
+	})
+	denied := op(&smithyhttp.ResponseError{
+		Response: &smithyhttp.Response{Response: &http.Response{StatusCode: 400}},
+		Err:      &types.ResourceNotFoundException{Message: aws.String("no")},
+	})
 	cases := []struct {
-		name string
-		err  error
-		code string
+		name      string
+		err       error
+		want      engine.CallFailure
+		retryable bool
 	}{
-		{"modeled", op(&types.ProvisionedThroughputExceededException{Message: aws.String("Rate exceeded")}), "ProvisionedThroughputExceededException"},
-		{"modeled, not found", op(&types.ResourceNotFoundException{Message: aws.String("no")}), "ResourceNotFoundException"},
-		{"generic", op(&smithy.GenericAPIError{Code: "InternalFailure", Message: "boom"}), "InternalFailure"},
-		{"bare API error", &smithy.GenericAPIError{Code: "AccessDeniedException"}, "AccessDeniedException"},
-		{"invalid params", op(invalid), engine.InvalidParameterCode},
-		{"invalid params, bare", invalid, engine.InvalidParameterCode},
-		{"network", op(netErr), ""},
-		{"deadline", op(context.DeadlineExceeded), ""},
-		{"canceled", context.Canceled, ""},
-		{"plain", errors.New("something else"), ""},
-		{"nil", nil, ""},
+		{"modeled", op(&types.ProvisionedThroughputExceededException{Message: aws.String("Rate exceeded")}), engine.CallFailure{Code: "ProvisionedThroughputExceededException"}, true},
+		{"modeled, not found", op(&types.ResourceNotFoundException{Message: aws.String("no")}), engine.CallFailure{Code: "ResourceNotFoundException"}, false},
+		{"not found, with status", denied, engine.CallFailure{Code: "ResourceNotFoundException", Status: 400}, false},
+		{"503", unavailable, engine.CallFailure{Code: "ServiceUnavailable", Status: 503}, true},
+		{"generic", op(&smithy.GenericAPIError{Code: "InternalFailure", Message: "boom"}), engine.CallFailure{Code: "InternalFailure"}, true},
+		{"bare API error", &smithy.GenericAPIError{Code: "AccessDeniedException"}, engine.CallFailure{Code: "AccessDeniedException"}, false},
+		{"invalid params", op(invalid), engine.CallFailure{Code: engine.InvalidParameterCode}, false},
+		{"invalid params, bare", invalid, engine.CallFailure{Code: engine.InvalidParameterCode}, false},
+		{"network", op(netErr), engine.CallFailure{Transport: true}, true},
+		{"send", op(&smithyhttp.RequestSendError{Err: errors.New("send")}), engine.CallFailure{Transport: true}, true},
+		{"unreadable answer", op(&smithy.DeserializationError{Err: io.ErrUnexpectedEOF}), engine.CallFailure{Transport: true}, true},
+		{"deadline", op(context.DeadlineExceeded), engine.CallFailure{Transport: true}, true},
+		{"canceled", context.Canceled, engine.CallFailure{Transport: true}, true},
+		{"plain", errors.New("ResourceNotFoundException: made up by a caller's client"), engine.CallFailure{}, false},
 	}
 	cl := newClient(&recordingPutter{}, "s", "")
 	for _, c := range cases {
-		if got := cl.ErrorCode(c.err); got != c.code {
-			t.Errorf("%s: ErrorCode(%v) = %q, want %q", c.name, c.err, got, c.code)
+		got := cl.Failure(c.err)
+		if got != c.want {
+			t.Errorf("%s: Failure(%v) = %+v, want %+v", c.name, c.err, got, c.want)
+		}
+		if got.Retryable() != c.retryable {
+			t.Errorf("%s: Retryable = %v, want %v", c.name, got.Retryable(), c.retryable)
 		}
 	}
 }
@@ -222,8 +243,8 @@ func TestClientRealValidation(t *testing.T) {
 	if !errors.As(err, &invalid) {
 		t.Fatalf("error %T (%v), want a smithy.InvalidParamsError", err, err)
 	}
-	if code := cl.ErrorCode(err); code != engine.InvalidParameterCode {
-		t.Errorf("ErrorCode = %q, want %q", code, engine.InvalidParameterCode)
+	if f := cl.Failure(err); f.Code != engine.InvalidParameterCode || f.Retryable() {
+		t.Errorf("Failure = %+v, want code %q, not retryable", f, engine.InvalidParameterCode)
 	}
 }
 

@@ -24,21 +24,36 @@ type counters struct {
 	received          atomic.Int64 // user records the drain goroutine took from the backlog
 }
 
-// notRetryable are the error codes of a whole PutRecords call that another
-// attempt cannot cure.
-var notRetryable = map[string]bool{
-	"ResourceNotFoundException":   true,
-	"InvalidArgumentException":    true,
-	"ValidationException":         true,
-	"AccessDeniedException":       true,
-	"UnrecognizedClientException": true,
-	"KMSAccessDeniedException":    true,
-	"KMSDisabledException":        true,
-	"KMSInvalidStateException":    true,
-	"KMSNotFoundException":        true,
-	"KMSOptInRequired":            true,
-	InvalidParameterCode:          true,
-	"ParamRequiredError":          true, // aws-sdk-go v1's code for a missing parameter
+// retryableCodes are the API error codes of a whole PutRecords call that
+// another attempt may cure: the service was busy, failed inside, or the
+// credentials had expired (the SDK renews them). Any other code fails the
+// call's records at once (see CallFailure.Retryable).
+var retryableCodes = map[string]bool{
+	throttleCode:                     true,
+	"ThrottlingException":            true,
+	"Throttling":                     true,
+	"LimitExceededException":         true,
+	"RequestLimitExceeded":           true,
+	"TooManyRequestsException":       true,
+	"KMSThrottlingException":         true,
+	"InternalFailure":                true,
+	"InternalServerError":            true,
+	"InternalError":                  true,
+	"ServiceUnavailable":             true,
+	"ServiceUnavailableException":    true,
+	"RequestTimeout":                 true,
+	"RequestTimeoutException":        true,
+	"ExpiredToken":                   true,
+	"ExpiredTokenException":          true,
+	"RequestExpired":                 true,
+	"IDPCommunicationError":          true,
+	"EC2ThrottledException":          true,
+	"PriorRequestNotComplete":        true,
+	"TransactionInProgressException": true,
+	"BandwidthLimitExceeded":         true,
+	"SlowDown":                       true,
+	"RequestThrottled":               true,
+	"RequestThrottledException":      true,
 }
 
 // invalidInput are the codes of a call refused for its content, which may be

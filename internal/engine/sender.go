@@ -126,10 +126,11 @@ func (s *sender) attempt(batch []*aggregate) {
 	results := make([]Result, len(batch))
 	began := time.Now()
 	err := s.putRecords(entries, results)
-	code := ""
+	var failure CallFailure
 	if err != nil {
-		code = s.client.ErrorCode(err)
+		failure = s.client.Failure(err)
 	}
+	code := failure.Code
 	if s.metrics != nil {
 		callCode := ""
 		if err != nil {
@@ -152,7 +153,7 @@ func (s *sender) attempt(batch []*aggregate) {
 		if s.verbose {
 			s.logger.Error("PutRecords failed", err, logValue("stream", s.stream), logValue("records", len(entries)))
 		}
-		setOutcome(batch, outcome{err: err, code: code, final: notRetryable[code]})
+		setOutcome(batch, outcome{err: err, code: code, final: !failure.Retryable()})
 		return
 	}
 	for i, a := range batch {
