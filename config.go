@@ -64,6 +64,9 @@ type PutRecordsAPI interface {
 	PutRecords(*kinesis.PutRecordsInput) (*kinesis.PutRecordsOutput, error)
 }
 
+// Putter is the established package's name for PutRecordsAPI.
+type Putter = PutRecordsAPI
+
 // Config is the configuration of a Producer. Zero values take the defaults
 // named on each field; New and Start check every value.
 type Config struct {

@@ -60,8 +60,8 @@ func TestConfigDefaults(t *testing.T) {
 	if got.ListShards != nil {
 		t.Error("a shard listing set by default")
 	}
-	if l, ok := got.Logger.(*StdLogger); !ok || l.Logger == nil {
-		t.Errorf("default Logger = %T, want a *StdLogger", got.Logger)
+	if l, ok := got.Logger.(*engine.StdLogger); !ok || l.Logger == nil {
+		t.Errorf("default Logger = %T, want the standard library logger", got.Logger)
 	}
 	// The caller's Config is left alone.
 	if in.BacklogCount != 0 || in.Logger != nil || in.FlushInterval != 0 {

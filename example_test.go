@@ -486,16 +486,18 @@ func ExampleGetKinesisShardsFunc() {
 	// listed again, updated: false
 }
 
-// StaticGetShardsFunc splits the hash key space in equal ranges, as a stream
-// created with that many shards does: for tests and benchmarks.
+// StaticGetShardsFunc splits the hash key space in equal ranges of
+// (2^128-1)/count hash keys, as the established package's function does
+// (a stream created with 2 shards splits at 2^127 instead): for tests and
+// benchmarks.
 func ExampleStaticGetShardsFunc() {
 	shards, _, _ := producer.StaticGetShardsFunc(2)(nil)
 	for _, s := range shards {
 		fmt.Println(*s.ShardId, *s.HashKeyRange.StartingHashKey, *s.HashKeyRange.EndingHashKey)
 	}
 	// Output:
-	// shardId-000000000000 0 170141183460469231731687303715884105727
-	// shardId-000000000001 170141183460469231731687303715884105728 340282366920938463463374607431768211455
+	// shardId-000000000000 0 170141183460469231731687303715884105726
+	// shardId-000000000001 170141183460469231731687303715884105727 340282366920938463463374607431768211455
 }
 
 // Standard writes the producer's log lines to a standard library logger, as

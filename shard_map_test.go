@@ -181,24 +181,31 @@ func TestGetKinesisShardsFuncErrors(t *testing.T) {
 	}
 }
 
+// TestStaticGetShardsFunc checks the ranges of the established package's
+// StaticGetShardsFunc (shard i starts at i*((2^128-1)/n), the last ends at
+// 2^128-1), that every call answers the same shards with updated false, that
+// the producer still takes the first answer as its map, and that 0 gives no
+// shards and a negative count an error.
 func TestStaticGetShardsFunc(t *testing.T) {
 	two128 := new(big.Int).Lsh(big.NewInt(1), 128)
+	top := kinesistest.BigSub(two128, 1)
 	for _, n := range []int{1, 2, 3, 7, 10, 64, 500} {
 		get := StaticGetShardsFunc(n)
 		shards, updated, err := get(nil)
-		if err != nil || !updated || len(shards) != n {
+		if err != nil || updated || len(shards) != n {
 			t.Fatalf("n=%d: %d shards, updated %v, err %v", n, len(shards), updated, err)
 		}
 		rs := rangesOf(t, shards)
 		ids := map[string]bool{}
 		next := big.NewInt(0)
+		step := new(big.Int).Div(top, big.NewInt(int64(n)))
 		for i, r := range rs {
 			if ids[r.id] {
 				t.Fatalf("n=%d: shard id %s twice", n, r.id)
 			}
 			ids[r.id] = true
-			if r.start.Cmp(next) != 0 {
-				t.Fatalf("n=%d: shard %d starts at %s, want %s", n, i, r.start, next)
+			if want := new(big.Int).Mul(step, big.NewInt(int64(i))); r.start.Cmp(want) != 0 || r.start.Cmp(next) != 0 {
+				t.Fatalf("n=%d: shard %d starts at %s, want %s", n, i, r.start, want)
 			}
 			if r.end.Cmp(r.start) < 0 {
 				t.Fatalf("n=%d: shard %d ends before it starts", n, i)
@@ -211,25 +218,19 @@ func TestStaticGetShardsFunc(t *testing.T) {
 		if next.Cmp(two128) != 0 {
 			t.Fatalf("n=%d: ranges end at %s, want 2^128-1", n, kinesistest.BigSub(next, 1))
 		}
-		// Equal shares (the last one may take the remainder).
-		share := new(big.Int).Div(two128, big.NewInt(int64(n)))
-		for i, r := range rs[:n-1] {
-			if w := new(big.Int).Sub(r.end, r.start); w.Cmp(kinesistest.BigSub(share, 1)) != 0 {
-				t.Fatalf("n=%d: shard %d has width %s+1, want %s", n, i, w, share)
-			}
-		}
 		if got, changed, err := GetShardsFunc(get).lister()(context.Background()); err != nil || !changed || len(got) != n {
 			t.Fatalf("n=%d: the producer's listing of them: %d shards, changed %v, %v", n, len(got), changed, err)
 		}
 		again, updated, err := get(shards)
-		if err != nil || updated || again != nil {
+		if err != nil || updated || len(again) != n || *again[n-1].HashKeyRange.StartingHashKey != *shards[n-1].HashKeyRange.StartingHashKey {
 			t.Fatalf("n=%d: second call: %d shards, updated %v, err %v", n, len(again), updated, err)
 		}
 	}
-	for _, n := range []int{0, -1} {
-		if _, _, err := StaticGetShardsFunc(n)(nil); err == nil {
-			t.Errorf("StaticGetShardsFunc(%d): no error", n)
-		}
+	if shards, updated, err := StaticGetShardsFunc(0)(nil); shards != nil || updated || err != nil {
+		t.Errorf("StaticGetShardsFunc(0) = %d shards, %v, %v; want none", len(shards), updated, err)
+	}
+	if _, _, err := StaticGetShardsFunc(-1)(nil); err == nil {
+		t.Error("StaticGetShardsFunc(-1): no error")
 	}
 }
 

@@ -2,6 +2,7 @@ package sdkv2
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
@@ -60,11 +61,15 @@ func viewShard(s types.Shard) (engine.Shard, bool) {
 }
 
 // StaticGetShardsFunc returns a GetShardsFunc with count shards that split
-// the hash key space in equal ranges, for tests and benchmarks. It reports a
-// change only on its first call.
+// the hash key space in equal ranges (the ranges of the root package's
+// function), for tests and benchmarks. It reports a change only on its
+// first call, and an error for a count below 1.
 func StaticGetShardsFunc(count int) GetShardsFunc {
 	return func(_ context.Context, old []types.Shard) ([]types.Shard, bool, error) {
 		list, err := engine.StaticShards(count)
+		if err == nil && count < 1 {
+			err = fmt.Errorf("StaticGetShardsFunc: %d shards, need at least 1", count)
+		}
 		if err != nil || old != nil {
 			return nil, false, err
 		}

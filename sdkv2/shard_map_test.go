@@ -182,7 +182,8 @@ func TestStaticGetShardsFunc(t *testing.T) {
 		if err != nil || !changed || len(shards) != n {
 			t.Fatalf("n=%d: %d shards, changed %v, err %v", n, len(shards), changed, err)
 		}
-		step := new(big.Int).Div(space, big.NewInt(int64(n)))
+		// The step of the root package's ranges: (2^128-1)/n.
+		step := new(big.Int).Div(new(big.Int).Sub(space, big.NewInt(1)), big.NewInt(int64(n)))
 		next := big.NewInt(0)
 		for i, s := range shards {
 			if id := aws.ToString(s.ShardId); id != fmt.Sprintf("shardId-%012d", i) {
@@ -198,8 +199,8 @@ func TestStaticGetShardsFunc(t *testing.T) {
 			}
 			size := new(big.Int).Sub(hi, lo)
 			size.Add(size, big.NewInt(1))
-			// Equal ranges; the last takes the remainder, less than n.
-			if d := new(big.Int).Sub(size, step); d.Sign() < 0 || d.Cmp(big.NewInt(int64(n))) >= 0 || (i < n-1 && d.Sign() != 0) {
+			// Equal ranges; the last takes the remainder, at most n.
+			if d := new(big.Int).Sub(size, step); d.Sign() < 0 || d.Cmp(big.NewInt(int64(n))) > 0 || (i < n-1 && d.Sign() != 0) {
 				t.Errorf("n=%d: shard %d has %v hash keys, want %v", n, i, size, step)
 			}
 			next = new(big.Int).Add(hi, big.NewInt(1))

@@ -71,6 +71,15 @@ func (e *PutRecordError) Error() string {
 type FailureRecord struct {
 	// Err is the reason the records failed.
 	Err error
+	// PartitionKey is the partition key of the Kinesis record that carried
+	// the user records: the key of a plain record, the first user record's
+	// key for an aggregate.
+	PartitionKey string
+	// ExplicitHashKey is the explicit hash key the Kinesis record was sent
+	// with, in decimal: a user record's own for a plain record, the
+	// starting hash key of the predicted shard for an aggregate in
+	// shard-map mode, "" when it had none.
+	ExplicitHashKey string
 	// UserRecords are the records this failure covers: for PutUserRecord the
 	// caller's own values, for Put values that give back the data, partition
 	// key and explicit hash key that were put.

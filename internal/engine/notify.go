@@ -120,7 +120,7 @@ func (r *reporter) fail(a *aggregate, err error) {
 	if r.metrics != nil {
 		r.metrics.UserRecordsFailed(len(users), err)
 	}
-	if !r.failures.push(&FailureRecord{Err: err, UserRecords: users}) {
+	if !r.failures.push(&FailureRecord{Err: err, PartitionKey: a.outerKey, ExplicitHashKey: a.outerHash, UserRecords: users}) {
 		r.logger.Error("user records failed (nobody reads NotifyFailures)", err,
 			logValue("stream", r.stream), logValue("records", len(users)))
 	}

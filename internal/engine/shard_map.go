@@ -14,16 +14,18 @@ func viewShard(s Shard) (Shard, bool) { return s, true }
 // listing, whatever its SDK's shard type S: page asks for one page of
 // ListShards (token "" for the first), view tells a shard's id and range and
 // whether it is open. It follows every page and returns the open shards
-// sorted by hash range.
+// sorted by hash range. A page's error is returned as it is, as the
+// established package's GetKinesisShardsFunc did (Start and the refresher
+// say which stream it was for).
 func ListOpenShards[S any](ctx context.Context, stream string,
 	page func(ctx context.Context, token string) (shards []S, next string, err error),
 	view func(S) (sh Shard, open bool)) ([]S, error) {
 	var open []S
 	token := ""
-	for n := 1; ; n++ {
+	for {
 		shards, next, err := page(ctx, token)
 		if err != nil {
-			return nil, fmt.Errorf("ListShards of stream %s (page %d): %w", stream, n, err)
+			return nil, err
 		}
 		for _, s := range shards {
 			if _, ok := view(s); ok {
@@ -112,20 +114,25 @@ func Lister[S any](f func(ctx context.Context, old []S) ([]S, bool, error), view
 
 // StaticShards returns count shards that split the hash key space in equal
 // ranges, named as Kinesis names them, for the doors' StaticGetShardsFunc.
+// The ranges are those of the established Go producer's function of that
+// name: shard i starts at i*step, step being (2^128-1)/count, and the last
+// one takes the remainder up to 2^128-1. A count of 0 gives no shards.
 func StaticShards(count int) ([]Shard, error) {
-	if count < 1 {
-		return nil, fmt.Errorf("StaticGetShardsFunc: %d shards, need at least 1", count)
+	if count < 0 {
+		return nil, fmt.Errorf("StaticGetShardsFunc: %d shards, need at least 0", count)
 	}
-	space := new(big.Int).Lsh(big.NewInt(1), 128)
-	step := new(big.Int).Div(space, big.NewInt(int64(count)))
+	if count == 0 {
+		return nil, nil
+	}
+	top := new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 128), big.NewInt(1))
+	step := new(big.Int).Div(top, big.NewInt(int64(count)))
 	shards := make([]Shard, count)
 	for i := range shards {
 		start := new(big.Int).Mul(step, big.NewInt(int64(i)))
-		end := new(big.Int).Add(start, step)
+		end := new(big.Int).Sub(new(big.Int).Add(start, step), big.NewInt(1))
 		if i == count-1 {
-			end = space
+			end = top
 		}
-		end.Sub(end, big.NewInt(1))
 		shards[i] = Shard{ID: fmt.Sprintf("shardId-%012d", i), StartingHashKey: start.String(), EndingHashKey: end.String()}
 	}
 	return shards, nil
