@@ -510,3 +510,46 @@ func ExampleStandard() {
 	// producer started stream=orders shards=4
 	// PutRecords failed records=12 err="connection reset"
 }
+
+// An Aggregator builds KPL aggregated records by hand, for code that makes
+// its own PutRecords calls; WillOverflow keeps each within the 1 MiB limit.
+func ExampleAggregator() {
+	a := producer.NewAggregator(nil)
+	for i := 0; i < 3; i++ {
+		r := producer.NewDataRecord([]byte(fmt.Sprint("event-", i)), fmt.Sprint("device-", i%2))
+		if a.WillOverflow(r) {
+			break // Drain and send first
+		}
+		a.Put(r)
+	}
+	req, _ := a.Drain()
+	fmt.Println("partition key:", *req.Entry.PartitionKey, "user records:", len(req.UserRecords))
+	recs, _ := deaggregator.Deaggregate(req.Entry.Data, *req.Entry.PartitionKey, "")
+	for _, r := range recs {
+		fmt.Println(r.PartitionKey, string(r.Data))
+	}
+	// Output:
+	// partition key: device-0 user records: 3
+	// device-0 event-0
+	// device-1 event-1
+	// device-0 event-2
+}
+
+// A ShardMap aggregates per shard: each aggregate carries its shard's
+// starting hash key and holds only records of that shard.
+func ExampleShardMap() {
+	shards, _, _ := producer.StaticGetShardsFunc(2)(nil)
+	m := producer.NewShardMap(shards, 100)
+	for i := 0; i < 6; i++ {
+		if _, err := m.Put(producer.NewDataRecord([]byte("x"), fmt.Sprint("key-", i))); err != nil {
+			fmt.Println(err)
+		}
+	}
+	reqs, _ := m.Drain()
+	for _, r := range reqs {
+		fmt.Println(*r.Entry.ExplicitHashKey, len(r.UserRecords))
+	}
+	// Output:
+	// 0 2
+	// 170141183460469231731687303715884105727 4
+}
