@@ -2,6 +2,7 @@ package engine
 
 import (
 	"crypto/md5"
+	"math"
 	"sync"
 	"time"
 	"unsafe"
@@ -210,75 +211,75 @@ func recordLen(keyIdx, hashIdx uint32, dataLen int) int {
 // An empty aggregate always takes r: the pipeline sends a record whose
 // aloneSize is over the limit as a plain record instead of adding it.
 func (a *aggregate) add(r *record, lim *limits) bool {
+	_, ok := a.place(r, lim, false)
+	return ok
+}
+
+// grow returns how many bytes adding r would add to the protobuf, without
+// adding it, and whether its partition key is in the key table already.
+func (a *aggregate) grow(r *record, seed uint64) (n int, haveKey bool) {
+	return a.place(r, &limits{count: math.MaxInt, size: math.MaxInt, recordMax: math.MaxInt, seed: seed}, true)
+}
+
+// place is add, and grow when dry is set: one body, so that the sizes grow
+// reports are the sizes add accounts. Dry, it reports the bytes r would add
+// and whether its key is known; else the bytes it added, and whether it did.
+func (a *aggregate) place(r *record, lim *limits, dry bool) (int, bool) {
 	n := len(a.recs)
 	if n >= lim.count {
-		return false
+		return 0, false
 	}
-	p := a.plan(r, lim.seed)
+	grow := 0
+	if a.pos == nil {
+		a.pos = &a.own
+	}
+	keySum := hashString(r.key, lim.seed)
+	keySlot, keyIdx, haveKey := a.pos.keys.slot(keySum, func(i uint32) bool { return a.keys[i] == r.key })
+	if !haveKey {
+		keyIdx = uint32(len(a.keys))
+		grow += bytesFieldLen(len(r.key))
+	}
+	hashIdx := noIndex
+	haveHash := true
+	var hashSum uint64
+	var hashSlot int
+	if r.hasEHK {
+		hashSum = r.hash.hashOf(lim.seed)
+		hashSlot, hashIdx, haveHash = a.pos.hashes.slot(hashSum, func(i uint32) bool { return a.hashes[i] == r.hash })
+		if !haveHash {
+			hashIdx = uint32(len(a.hashes))
+			grow += bytesFieldLen(r.ehkDigits())
+		}
+	}
+	grow += bytesFieldLen(recordLen(keyIdx, hashIdx, len(r.data)))
+	if dry {
+		return grow, haveKey
+	}
 	if n > 0 {
-		size := aggOverhead + a.pbSize + p.grow
+		size := aggOverhead + a.pbSize + grow
 		if size > lim.size || size+len(a.outerKey) > lim.recordMax {
-			return false
+			return 0, false
 		}
 	} else {
 		a.outerKey = r.key
 	}
-	a.commit(r, &p)
-	return true
-}
-
-// addPlan is what adding one record to an aggregate takes: the places of
-// its keys in the tables and the bytes it adds to the protobuf.
-type addPlan struct {
-	keySum, hashSum   uint64
-	keySlot, hashSlot int
-	keyIdx, hashIdx   uint32
-	haveKey, haveHash bool // the key (the explicit hash key) is in the table
-	grow              int
-}
-
-// plan works out what adding r takes, without adding it.
-func (a *aggregate) plan(r *record, seed uint64) addPlan {
-	if a.pos == nil {
-		a.pos = &a.own
-	}
-	p := addPlan{hashIdx: noIndex, haveHash: true}
-	p.keySum = hashString(r.key, seed)
-	p.keySlot, p.keyIdx, p.haveKey = a.pos.keys.slot(p.keySum, func(i uint32) bool { return a.keys[i] == r.key })
-	if !p.haveKey {
-		p.keyIdx = uint32(len(a.keys))
-		p.grow += bytesFieldLen(len(r.key))
-	}
-	if r.hasEHK {
-		p.hashSum = r.hash.hashOf(seed)
-		p.hashSlot, p.hashIdx, p.haveHash = a.pos.hashes.slot(p.hashSum, func(i uint32) bool { return a.hashes[i] == r.hash })
-		if !p.haveHash {
-			p.hashIdx = uint32(len(a.hashes))
-			p.grow += bytesFieldLen(r.ehkDigits())
-		}
-	}
-	p.grow += bytesFieldLen(recordLen(p.keyIdx, p.hashIdx, len(r.data)))
-	return p
-}
-
-// commit adds r as planned by p.
-func (a *aggregate) commit(r *record, p *addPlan) {
-	if !p.haveKey {
+	if !haveKey {
 		a.keys = append(a.keys, r.key)
 		var kh hash128 // the MD5 of the key, when r.hash is it
 		if !r.hasEHK {
 			kh = r.hash
 		}
 		a.keyHashes = append(a.keyHashes, kh)
-		a.pos.keys.insert(p.keySlot, p.keySum, p.keyIdx)
+		a.pos.keys.insert(keySlot, keySum, keyIdx)
 	}
-	if !p.haveHash {
+	if !haveHash {
 		a.hashes = append(a.hashes, r.hash)
-		a.pos.hashes.insert(p.hashSlot, p.hashSum, p.hashIdx)
+		a.pos.hashes.insert(hashSlot, hashSum, hashIdx)
 	}
-	a.recs = append(a.recs, newAggRec(r.data, p.keyIdx, r.user))
-	a.hashIdx = append(a.hashIdx, p.hashIdx)
-	a.pbSize += p.grow
+	a.recs = append(a.recs, newAggRec(r.data, keyIdx, r.user))
+	a.hashIdx = append(a.hashIdx, hashIdx)
+	a.pbSize += grow
+	return grow, true
 }
 
 // keyTables find the index of a partition key and of an explicit hash key

@@ -46,8 +46,8 @@ func (b *Builder) HasKey(key string) bool {
 		return false
 	}
 	r := record{key: key}
-	p := b.agg.plan(&r, noLimits.seed)
-	return p.haveKey
+	_, have := b.agg.grow(&r, noLimits.seed)
+	return have
 }
 
 // Len returns the number of records added.
@@ -71,12 +71,12 @@ func (b *Builder) Size() int {
 func (b *Builder) SizeWith(u UserRecord) int {
 	r := builderRecord(u)
 	a := b.open()
-	p := a.plan(&r, noLimits.seed)
+	grow, _ := a.grow(&r, noLimits.seed)
 	outer := a.outerKey
 	if len(a.recs) == 0 {
 		outer = r.key
 	}
-	return aggOverhead + a.pbSize + p.grow + len(outer)
+	return aggOverhead + a.pbSize + grow + len(outer)
 }
 
 // Drained is what Builder.Drain returns: one Kinesis record and the user
