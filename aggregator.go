@@ -134,15 +134,14 @@ func (a *Aggregator) drain(plain bool) *AggregatedRecordRequest {
 		return nil
 	}
 	a.nbytes = 0
-	key := d.PartitionKey
 	ehk := a.explicitHashKey
-	if plain && len(d.UserRecords) == 1 {
-		ehk = nil
+	if d.Plain {
+		ehk = nil // the record's own, if any
 		if d.ExplicitHashKey != "" {
 			ehk = &d.ExplicitHashKey
 		}
 	}
-	return NewAggregatedRecordRequest(d.Data, &key, ehk, d.UserRecords)
+	return NewAggregatedRecordRequest(d.Data, &d.PartitionKey, ehk, d.UserRecords)
 }
 
 // userRecordNBytes returns what Size counts for userRecord, and whether that

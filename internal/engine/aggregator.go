@@ -2,7 +2,6 @@ package engine
 
 import (
 	"crypto/md5"
-	"math"
 	"sync"
 	"time"
 	"unsafe"
@@ -217,8 +216,8 @@ func (a *aggregate) add(r *record, lim *limits) bool {
 
 // grow returns how many bytes adding r would add to the protobuf, without
 // adding it, and whether its partition key is in the key table already.
-func (a *aggregate) grow(r *record, seed uint64) (n int, haveKey bool) {
-	return a.place(r, &limits{count: math.MaxInt, size: math.MaxInt, recordMax: math.MaxInt, seed: seed}, true)
+func (a *aggregate) grow(r *record, lim *limits) (n int, haveKey bool) {
+	return a.place(r, lim, true)
 }
 
 // place is add, and grow when dry is set: one body, so that the sizes grow

@@ -14,9 +14,6 @@ import (
 	"github.com/kplgo/producer/internal/kplpb"
 )
 
-// unlimited are limits no test aggregate reaches.
-var unlimited = limits{count: math.MaxInt, size: math.MaxInt, recordMax: math.MaxInt}
-
 // bigPow returns base**exp.
 func bigPow(base, exp int64) *big.Int {
 	return new(big.Int).Exp(big.NewInt(base), big.NewInt(exp), nil)
@@ -189,7 +186,7 @@ func TestAggregateRoundTrip(t *testing.T) {
 	}
 	for name, recs := range cases {
 		t.Run(name, func(t *testing.T) {
-			a := buildAggregate(t, recs, unlimited)
+			a := buildAggregate(t, recs, noLimits)
 			defer a.release()
 			if len(a.recs) != len(recs) {
 				t.Fatalf("%d records in the aggregate, %d added", len(a.recs), len(recs))
@@ -213,7 +210,7 @@ func TestAggregateManyTableEntries(t *testing.T) {
 			}
 			// The last record reuses the first key and hash key.
 			recs = append(recs, testRec(t, "key-0", []byte("last"), big.NewInt(0)))
-			a := buildAggregate(t, recs, unlimited)
+			a := buildAggregate(t, recs, noLimits)
 			defer a.release()
 			checkEncoding(t, a, recs)
 		})
@@ -222,7 +219,7 @@ func TestAggregateManyTableEntries(t *testing.T) {
 
 func TestAppendEncodedAppends(t *testing.T) {
 	recs := []record{testRec(t, "a", []byte("1"), nil), testRec(t, "b", []byte("2"), big.NewInt(3))}
-	a := buildAggregate(t, recs, unlimited)
+	a := buildAggregate(t, recs, noLimits)
 	defer a.release()
 	alone := a.appendEncoded(nil)
 	for _, prefix := range [][]byte{[]byte("prefix"), make([]byte, 3, 4), make([]byte, 0, 1<<16)} {
@@ -244,7 +241,7 @@ func TestAppendEncodedAppends(t *testing.T) {
 func TestEncodePlainAndAggregated(t *testing.T) {
 	data := []byte("the user's own bytes")
 	one := testRec(t, "solo", data, nil)
-	a := buildAggregate(t, []record{one}, unlimited)
+	a := buildAggregate(t, []record{one}, noLimits)
 	if !a.plain() {
 		t.Fatal("an aggregate of one record is not plain")
 	}
@@ -258,7 +255,7 @@ func TestEncodePlainAndAggregated(t *testing.T) {
 	a.release()
 
 	recs := []record{testRec(t, "k1", []byte("a"), nil), testRec(t, "k2", []byte("b"), nil)}
-	b := buildAggregate(t, recs, unlimited)
+	b := buildAggregate(t, recs, noLimits)
 	if b.plain() {
 		t.Fatal("an aggregate of two records is plain")
 	}
@@ -283,11 +280,11 @@ func TestAggregateReleaseClears(t *testing.T) {
 			testRec(t, fmt.Sprintf("old-%d", i), []byte("x"), big.NewInt(int64(i))),
 			testRec(t, "shared", []byte("y"), nil),
 		}
-		a := buildAggregate(t, recs, unlimited)
+		a := buildAggregate(t, recs, noLimits)
 		a.encode()
 		a.release()
 		fresh := []record{testRec(t, "shared", []byte("z"), big.NewInt(99)), testRec(t, "new", []byte("w"), nil)}
-		b := buildAggregate(t, fresh, unlimited)
+		b := buildAggregate(t, fresh, noLimits)
 		if b.pbSize == 0 || len(b.recs) != 2 {
 			t.Fatalf("fresh aggregate: %d records, pbSize %d", len(b.recs), b.pbSize)
 		}
@@ -346,7 +343,7 @@ func TestAggregateSizeAccountingRandom(t *testing.T) {
 		a := newAggregate()
 		for i := 0; i < n; i++ {
 			r := randomRecord(t, rng, keys, hashes)
-			if !a.add(&r, &unlimited) {
+			if !a.add(&r, &noLimits) {
 				t.Fatalf("case %d: add refused without limits", c)
 			}
 			recs = append(recs, r)
@@ -381,7 +378,7 @@ func TestAggregateExactLimits(t *testing.T) {
 		}
 		next := randomRecord(t, rng, keys, hashes)
 		// The size with next, measured by encoding.
-		full := buildAggregate(t, append(append([]record(nil), recs...), next), unlimited)
+		full := buildAggregate(t, append(append([]record(nil), recs...), next), noLimits)
 		need := len(full.appendEncoded(nil))
 		full.release()
 		outer := len(recs[0].key)
@@ -397,7 +394,7 @@ func TestAggregateExactLimits(t *testing.T) {
 			{limits{count: len(recs) + 1, size: need, recordMax: need + outer}, true},
 			{limits{count: len(recs), size: math.MaxInt, recordMax: math.MaxInt}, false},
 		} {
-			a := buildAggregate(t, recs, unlimited)
+			a := buildAggregate(t, recs, noLimits)
 			before := a.appendEncoded(nil)
 			beforeSize := a.pbSize
 			got := a.add(&next, &tc.lim)

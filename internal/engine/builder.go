@@ -13,17 +13,11 @@ type Builder struct {
 // noLimits lets a Builder's aggregate take every record it is given.
 var noLimits = limits{count: math.MaxInt, size: math.MaxInt, recordMax: math.MaxInt}
 
-// builderRecord is the record the aggregate keeps of u: its data, key and
-// value, and its explicit hash key when that is within 0..2^128-1 (an
-// explicit hash key outside it cannot route anything; the record is then
-// routed by its partition key, as without one).
+// builderRecord is the record the aggregate keeps of u. An explicit hash
+// key outside 0..2^128-1 cannot route anything: the record is then routed
+// by its partition key, as without one.
 func builderRecord(u UserRecord) record {
-	r := record{data: u.Data(), key: u.PartitionKey(), user: u}
-	if ehk := u.ExplicitHashKey(); ehk != nil {
-		if h, err := hashFromBig(ehk); err == nil {
-			r.hash, r.hasEHK = h, true
-		}
-	}
+	r, _ := userRecordOf(u)
 	return r
 }
 
@@ -46,7 +40,7 @@ func (b *Builder) HasKey(key string) bool {
 		return false
 	}
 	r := record{key: key}
-	_, have := b.agg.grow(&r, noLimits.seed)
+	_, have := b.agg.grow(&r, &noLimits)
 	return have
 }
 
@@ -71,7 +65,7 @@ func (b *Builder) Size() int {
 func (b *Builder) SizeWith(u UserRecord) int {
 	r := builderRecord(u)
 	a := b.open()
-	grow, _ := a.grow(&r, noLimits.seed)
+	grow, _ := a.grow(&r, &noLimits)
 	outer := a.outerKey
 	if len(a.recs) == 0 {
 		outer = r.key
@@ -85,6 +79,7 @@ type Drained struct {
 	Data            []byte
 	PartitionKey    string
 	ExplicitHashKey string // "" for none
+	Plain           bool   // the one user record's own data and keys, not an aggregate
 	UserRecords     []UserRecord
 }
 
@@ -101,7 +96,7 @@ func (b *Builder) Drain(plain bool) (Drained, bool) {
 	a := b.agg
 	d := Drained{PartitionKey: a.outerKey, UserRecords: a.userRecords()}
 	if plain && a.plain() {
-		d.Data, d.ExplicitHashKey = a.recs[0].data(), a.plainHashKey()
+		d.Data, d.ExplicitHashKey, d.Plain = a.recs[0].data(), a.plainHashKey(), true
 	} else {
 		d.Data = a.appendEncoded(nil)
 	}

@@ -199,20 +199,15 @@ func (p *Producer) PutUserRecord(ctx context.Context, userRecord UserRecord) err
 	if userRecord == nil {
 		return ErrNilUserRecord
 	}
-	data, key := userRecord.Data(), userRecord.PartitionKey()
-	if data == nil {
+	r, ehkErr := userRecordOf(userRecord)
+	if r.data == nil {
 		return ErrNilData
 	}
-	if err := p.checkRecord(data, key); err != nil {
+	if err := p.checkRecord(r.data, r.key); err != nil {
 		return err
 	}
-	r := record{data: data, key: key, user: userRecord}
-	if ehk := userRecord.ExplicitHashKey(); ehk != nil {
-		h, err := hashFromBig(ehk)
-		if err != nil {
-			return err
-		}
-		r.hash, r.hasEHK, r.ehkLen = h, true, uint8(h.decimalLen())
+	if ehkErr != nil {
+		return ehkErr
 	}
 	return p.enqueue(ctx, &r)
 }

@@ -1,7 +1,5 @@
 package engine
 
-import "math/big"
-
 // Ranges is a shard map for the doors' standalone ShardMap: the shards
 // sorted by hash range, and the 128-bit lookup of the producer.
 type Ranges struct {
@@ -26,19 +24,14 @@ func (r *Ranges) Len() int { return len(r.m.ids) }
 // wrapping ErrIllegalExplicitHashKey for an explicit hash key outside
 // 0..2^128-1.
 func (r *Ranges) Find(u UserRecord) (int, error) {
-	h, err := routeOf(u.PartitionKey(), u.ExplicitHashKey())
+	rec, err := userRecordOf(u)
 	if err != nil {
 		return -1, err
 	}
-	return r.m.find(h), nil
-}
-
-// routeOf is the hash a record is routed by.
-func routeOf(key string, ehk *big.Int) (hash128, error) {
-	if ehk != nil {
-		return hashFromBig(ehk)
+	if rec.keyHashPending() {
+		rec.hash = hashKey(rec.key)
 	}
-	return hashKey(key), nil
+	return r.m.find(rec.hash), nil
 }
 
 // StartingHashKey returns the decimal starting hash key of shard i (in hash

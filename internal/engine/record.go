@@ -190,6 +190,22 @@ func checkPartitionKey(key string) error {
 	return nil
 }
 
+// userRecordOf is the record of a caller's UserRecord: its data, key and
+// value, and its explicit hash key with its number of digits. An explicit
+// hash key outside 0..2^128-1 is left out of the record and reported by the
+// error, which wraps ErrIllegalExplicitHashKey.
+func userRecordOf(u UserRecord) (record, error) {
+	r := record{data: u.Data(), key: u.PartitionKey(), user: u}
+	if ehk := u.ExplicitHashKey(); ehk != nil {
+		h, err := hashFromBig(ehk)
+		if err != nil {
+			return r, err
+		}
+		r.hash, r.hasEHK, r.ehkLen = h, true, uint8(h.decimalLen())
+	}
+	return r, nil
+}
+
 // record is one accepted user record on its way through the pipeline. It is
 // passed by value: accepting a record allocates nothing.
 type record struct {
