@@ -455,8 +455,28 @@ func runExclusively(t *testing.T) {
 // saturate offers limitsSaturation times the capacity of a two-shard stream
 // for limitsOffer through the given number of producers, one client each
 // over one ShardLimits transport, stops them and checks the figures.
+//
+// The rate figures depend on the machine as well as on the producer: on two
+// cores shared with the race detector and other test packages, a run now
+// and then misses them. So a run that misses only them is measured once
+// more, with the reason logged; records failed, lost or corrupt fail the
+// test at once.
 func saturate(t *testing.T, producers []door) {
 	runExclusively(t)
+	missed := saturateOnce(t, producers)
+	if len(missed) == 0 {
+		return
+	}
+	t.Logf("the rate figures were missed (%s): measuring once more", strings.Join(missed, "; "))
+	for _, m := range saturateOnce(t, producers) {
+		t.Error(m)
+	}
+}
+
+// saturateOnce is one run of saturate on a stream of its own. It fails t
+// for records failed, lost or corrupt, and returns the rate figures it
+// missed.
+func saturateOnce(t *testing.T, producers []door) (missed []string) {
 	const shards = 2
 	srv, tr, stream := limStream(t, shards)
 	ledger := newLimLedger()
@@ -538,15 +558,16 @@ func saturate(t *testing.T, producers []door) {
 		t.Errorf("%d unexpected or corrupt records delivered, %d failures of records never put", out.Unexpected, out.UnknownFailures)
 	}
 	if delivered < limitsMinDelivered {
-		t.Errorf("delivered %.1f%% of the capacity, want at least %.0f%%", 100*delivered, 100*limitsMinDelivered)
+		missed = append(missed, fmt.Sprintf("delivered %.1f%% of the capacity, want at least %.0f%%", 100*delivered, 100*limitsMinDelivered))
 	}
 	if used < limitsMinDelivered {
-		t.Errorf("while records were offered the shards took %.1f%% of what they could, want at least %.0f%%",
-			100*used, 100*limitsMinDelivered)
+		missed = append(missed, fmt.Sprintf("while records were offered the shards took %.1f%% of what they could, want at least %.0f%%",
+			100*used, 100*limitsMinDelivered))
 	}
 	if throttled > limitsMaxThrottled {
-		t.Errorf("%.1f%% of the entries sent were throttled, want at most %.0f%%", 100*throttled, 100*limitsMaxThrottled)
+		missed = append(missed, fmt.Sprintf("%.1f%% of the entries sent were throttled, want at most %.0f%%", 100*throttled, 100*limitsMaxThrottled))
 	}
+	return missed
 }
 
 // TestShardLimitsTwoShards saturates a two-shard stream at the real limits:
