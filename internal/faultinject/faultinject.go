@@ -140,6 +140,13 @@ type Config struct {
 	// EntryFailure is the probability that each entry of a forwarded call
 	// fails individually.
 	EntryFailure float64
+	// EntryFailureCalls, when set, is the probability that a forwarded
+	// call is one whose entries may fail (each with EntryFailure); the
+	// entries of the other calls all succeed. Zero means every call, so
+	// that failures come spread evenly; set it to have them come in
+	// bursts, a few unlucky calls at a time, as a partition hot for a
+	// moment throttles them.
+	EntryFailureCalls float64
 	// EntryInternalFailure is the share of failed entries that report
 	// InternalFailure; the others report
 	// ProvisionedThroughputExceededException.
@@ -158,6 +165,7 @@ func (c Config) Validate() error {
 		{"LostResponse", c.LostResponse},
 		{"Slow", c.Slow},
 		{"EntryFailure", c.EntryFailure},
+		{"EntryFailureCalls", c.EntryFailureCalls},
 		{"EntryInternalFailure", c.EntryInternalFailure},
 	}
 	for _, p := range probs {
@@ -316,6 +324,9 @@ func (t *Transport) decide(n int) (fault, []entryFault) {
 		x -= c.p
 	}
 	if t.cfg.EntryFailure == 0 {
+		return f, nil
+	}
+	if t.cfg.EntryFailureCalls > 0 && t.rng.Float64() >= t.cfg.EntryFailureCalls {
 		return f, nil
 	}
 	entries := make([]entryFault, n)

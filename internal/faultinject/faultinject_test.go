@@ -577,3 +577,27 @@ func TestConfigValidate(t *testing.T) {
 	}()
 	faultinject.New(nil, bad[0])
 }
+
+// TestEntryFailureCalls: with EntryFailureCalls the entry failures come in
+// a share of the calls only; the other calls succeed whole.
+func TestEntryFailureCalls(t *testing.T) {
+	t.Parallel()
+	const calls = 400
+	got := outcomes(t, faultinject.Config{Seed: 5, EntryFailure: 1, EntryFailureCalls: 0.2}, calls)
+	failed := 0
+	for _, o := range got {
+		switch {
+		case strings.Contains(o, `"FailedRecordCount":0`):
+		case strings.Contains(o, `"FailedRecordCount":10`):
+			failed++
+		default:
+			t.Fatalf("a call with some entries failed, want none or all: %s", o)
+		}
+	}
+	if share := float64(failed) / calls; share < 0.14 || share > 0.26 {
+		t.Errorf("%d of %d calls had failed entries (%.0f%%), want about 20%%", failed, calls, 100*share)
+	}
+	if err := (faultinject.Config{EntryFailureCalls: 1.5}).Validate(); err == nil {
+		t.Errorf("EntryFailureCalls 1.5 validated")
+	}
+}
