@@ -28,6 +28,7 @@ type testProducer interface {
 	NotifyFailures() <-chan *producer.FailureRecord
 	NotifySuccesses() <-chan *producer.SuccessRecord
 	Stats() producer.Stats
+	ShardStats() []producer.ShardStats
 }
 
 // door builds producers through one front door.

@@ -120,3 +120,20 @@ type Stats = engine.Stats
 // ShardStats is what waits for one shard now, and the shard's rate limit
 // (see Producer.ShardStats).
 type ShardStats = engine.ShardStats
+
+// RateReason says why a shard's rate limit last changed (see
+// ShardStats.RateReason).
+type RateReason = engine.RateReason
+
+// The reasons a shard's rate limit changes.
+const (
+	// RateInitial: no change yet; the rate is where it started, a shard's
+	// capacity (or RateLimit, when lower).
+	RateInitial = engine.RateInitial
+	// RateThrottled: cut, because Kinesis throttled more of a window of
+	// the shard's records than chance explains.
+	RateThrottled = engine.RateThrottled
+	// RateProbe: raised, because records waited for the limit and the
+	// shard took what it was sent.
+	RateProbe = engine.RateProbe
+)

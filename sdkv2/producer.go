@@ -109,6 +109,23 @@ type Stats = engine.Stats
 // (see Producer.ShardStats).
 type ShardStats = engine.ShardStats
 
+// RateReason says why a shard's rate limit last changed (see
+// ShardStats.RateReason).
+type RateReason = engine.RateReason
+
+// The reasons a shard's rate limit changes.
+const (
+	// RateInitial: no change yet; the rate is where it started, a shard's
+	// capacity (or RateLimit, when lower).
+	RateInitial = engine.RateInitial
+	// RateThrottled: cut, because Kinesis throttled more of a window of
+	// the shard's records than chance explains.
+	RateThrottled = engine.RateThrottled
+	// RateProbe: raised, because records waited for the limit and the
+	// shard took what it was sent.
+	RateProbe = engine.RateProbe
+)
+
 // UserRecord is a record a caller hands to PutUserRecord. The producer keeps
 // the caller's value and gives the very same value back in a FailureRecord.
 // The producer calls PartitionKey, ExplicitHashKey and Data once, inside

@@ -144,10 +144,12 @@ func verdict(f runFigures) string {
 }
 
 // shardLimits describes the shards' rate limits at the end: one figure when
-// they are all alike, else their range; "" when no shard has one.
+// they are all alike, else their range, and why they last changed; "" when
+// no shard has one.
 func shardLimits(shards []sdkv2.ShardStats) string {
 	loR, hiR, loB, hiB := math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
 	n := 0
+	why := map[sdkv2.RateReason]int{}
 	for _, s := range shards {
 		if s.ShardID == "" || s.RateRecords <= 0 {
 			continue
@@ -155,19 +157,31 @@ func shardLimits(shards []sdkv2.ShardStats) string {
 		n++
 		loR, hiR = min(loR, s.RateRecords), max(hiR, s.RateRecords)
 		loB, hiB = min(loB, s.RateBytes), max(hiB, s.RateBytes)
+		why[s.RateReason]++
 	}
 	if n == 0 {
 		return ""
 	}
+	var reasons []string
+	for _, r := range []sdkv2.RateReason{sdkv2.RateInitial, sdkv2.RateThrottled, sdkv2.RateProbe} {
+		switch c := why[r]; {
+		case c == 0:
+		case n == 1:
+			reasons = append(reasons, r.String())
+		default:
+			reasons = append(reasons, fmt.Sprintf("%s %d", r, c))
+		}
+	}
+	last := " (last change: " + strings.Join(reasons, ", ") + ")"
 	recs := func(v float64) string { return thousands(int64(math.Round(v))) }
 	mb := func(v float64) string { return strconv.FormatFloat(v/(1<<20), 'f', 2, 64) } // Kinesis's limits are in MiB
 	if recs(loR) == recs(hiR) && mb(loB) == mb(hiB) {
 		if n == 1 {
-			return fmt.Sprintf("the shard's limit at the end %s records/s, %s MiB/s", recs(hiR), mb(hiB))
+			return fmt.Sprintf("the shard's limit at the end %s records/s, %s MiB/s%s", recs(hiR), mb(hiB), last)
 		}
-		return fmt.Sprintf("each shard's limit at the end %s records/s, %s MiB/s", recs(hiR), mb(hiB))
+		return fmt.Sprintf("each shard's limit at the end %s records/s, %s MiB/s%s", recs(hiR), mb(hiB), last)
 	}
-	return fmt.Sprintf("the shards' limits at the end %s-%s records/s, %s-%s MiB/s", recs(loR), recs(hiR), mb(loB), mb(hiB))
+	return fmt.Sprintf("the shards' limits at the end %s-%s records/s, %s-%s MiB/s%s", recs(loR), recs(hiR), mb(loB), mb(hiB), last)
 }
 
 // percent formats a share as a whole percentage.

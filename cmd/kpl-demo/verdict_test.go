@@ -12,7 +12,8 @@ import (
 func shardsAt(n int, records, bytes float64) []sdkv2.ShardStats {
 	out := make([]sdkv2.ShardStats, n)
 	for i := range out {
-		out[i] = sdkv2.ShardStats{ShardID: "shardId-00000000000" + string(rune('0'+i)), RateRecords: records, RateBytes: bytes}
+		out[i] = sdkv2.ShardStats{ShardID: "shardId-00000000000" + string(rune('0'+i)), RateRecords: records, RateBytes: bytes,
+			RateReason: sdkv2.RateProbe}
 	}
 	return out
 }
@@ -48,12 +49,12 @@ func TestVerdict(t *testing.T) {
 	}{
 		{"rate limit", rateLimited, []string{
 			"the shards' rate limit (",
-			"rate limit held records back 83% of the time; each shard's limit at the end 1,500 records/s, 1.50 MiB/s)"}},
+			"rate limit held records back 83% of the time; each shard's limit at the end 1,500 records/s, 1.50 MiB/s (last change: probe 4))"}},
 		{"rate limit adapted, shards differ", with(rateLimited, func(f *runFigures) {
-			f.shards[1].RateRecords, f.shards[1].RateBytes = 1020, 1.02*mib
-		}), []string{"the shards' rate limit (", "the shards' limits at the end 1,020-1,500 records/s, 1.02-1.50 MiB/s"}},
+			f.shards[1].RateRecords, f.shards[1].RateBytes, f.shards[1].RateReason = 1020, 1.02*mib, sdkv2.RateThrottled
+		}), []string{"the shards' rate limit (", "the shards' limits at the end 1,020-1,500 records/s, 1.02-1.50 MiB/s (last change: throttled 1, probe 3)"}},
 		{"one shard", with(rateLimited, func(f *runFigures) { f.shards = f.shards[:1] }),
-			[]string{"the shards' rate limit (", "the shard's limit at the end 1,500 records/s"}},
+			[]string{"the shards' rate limit (", "the shard's limit at the end 1,500 records/s, 1.50 MiB/s (last change: probe)"}},
 		{"rate limit by its refusals", with(rateLimited, func(f *runFigures) {
 			f.obs.heldBack = 25 // 36% of the samples, refused at 2,400 of 2,800 looks
 		}), []string{"the shards' rate limit (", "36% of the time"}},

@@ -1,6 +1,9 @@
 package engine
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // Per-shard write limits of Kinesis, which Config.RateLimit is a percentage of.
 const (
@@ -8,25 +11,83 @@ const (
 	shardBytesPerSecond   = 1 << 20
 )
 
-// The adaptive rate of a shard: a throttled answer multiplies the rate by
-// rateCut (at most once per round trip). While records wait for the limiter,
-// every rateRaiseEvery without a throttled answer raises it: by rateRaise of
-// the ceiling within rateProbeAfter of the last cut, where the shard's
-// capacity was just found, and by rateProbe times after that, to find spare
-// capacity quickly. The rate stays between rateFloor and 1 of the ceiling.
-// Producers sharing a shard are each throttled often enough to stay in the
-// slow additive mode, so together they hover just under its capacity.
+// holdSeconds is how much of a shard's current rate may wait in its queue
+// before Put blocks for the shard's keys.
+const holdSeconds = 2
+
+// The adaptive rate of a shard judges the shard by windows of its
+// answers, never by one answer. A window closes after rateWindow once it
+// holds rateWindowEntries answered Kinesis records, or no throttled one
+// (good news needs no statistics), and after rateWindowMax in any case.
+//
+// A window is throttled when Kinesis refused more than rateSlack of its
+// records by more than one standard deviation (so that one refusal among a
+// few records is not taken for a trend). A throttled window cuts the rate,
+// once: to what was sent in the window less the share throttled, that is
+// toward the rate the shard accepted, and by at most half. The cut follows
+// the share throttled rather than a fixed factor: producers sharing a shard
+// are cut by what each saw, in proportion to their rates, and converge to
+// equal shares, while a refusal now and then costs a small cut once a
+// window, not one cut per answer.
+//
+// A shard that throttles while the limiter holds nothing back (the records
+// offered stay under the rate) is cut only when it refuses at least
+// rateUnheldShare of them. Below that the refusals are not this producer's
+// rate at work: it sends less than its limit, and cutting the limit under
+// what it sends would only hold back records the shard mostly takes; such
+// throttles, from another writer or a Kinesis hiccup, are retried. A shard
+// that refuses a large share, hot or shared, is cut either way.
+//
+// A window that was not throttled, while records waited for the limiter,
+// raises the rate by an additive probe of rateProbe of the ceiling. The
+// probe doubles, up to rateProbeMax, while the shard takes everything or
+// throttles no more than before the last raise (the throttles did not
+// rise with the rate), and up to rateRecoverMax while the rate is below
+// half of what it was when the shard last filled (after a hot spell), so
+// that a full shard is approached gently and a recovered one regained in
+// seconds. The rate starts at one shard's capacity (or the ceiling, when
+// lower) and stays between rateFloor and 1 of the ceiling.
 const (
-	rateCut        = 0.85
-	rateRaise      = 0.005
-	rateProbe      = 1.1
-	rateProbeAfter = time.Second
-	rateRaiseEvery = 100 * time.Millisecond
-	rateFloor      = 0.05
-	// holdSeconds is how much of a shard's current rate may wait in its
-	// queue before Put blocks for the shard's keys.
-	holdSeconds = 2
+	rateWindow        = time.Second
+	rateWindowMax     = 3 * time.Second
+	rateWindowEntries = 10
+	rateSlack         = 0.01
+	rateUnheldShare   = 0.3
+	rateMaxCut        = 0.5
+	rateProbe         = 0.01
+	rateProbeMax      = 0.02
+	rateRecoverMax    = 0.16
+	rateFloor         = 0.05
 )
+
+// RateReason says why a shard's rate limit last changed.
+type RateReason uint8
+
+// The reasons a shard's rate limit changes.
+const (
+	// RateInitial is the rate a shard starts at: a shard's capacity, or
+	// the ceiling (Config.RateLimit) when that is lower.
+	RateInitial RateReason = iota
+	// RateThrottled is a cut: Kinesis throttled more of a window of the
+	// shard's records than chance explains.
+	RateThrottled
+	// RateProbe is a raise: records waited for the limit and the shard took
+	// what it was sent.
+	RateProbe
+)
+
+// String returns the reason's name as Stats and the metrics show it.
+func (r RateReason) String() string {
+	switch r {
+	case RateInitial:
+		return "initial"
+	case RateThrottled:
+		return "throttled"
+	case RateProbe:
+		return "probe"
+	}
+	return "unknown"
+}
 
 // bucket is a token bucket that refills at rate tokens a second up to max.
 type bucket struct {
@@ -44,27 +105,40 @@ func (b *bucket) setRate(rate float64) {
 	b.tokens = min(b.tokens, b.max)
 }
 
+// rateWindowCounts is what one window of a shard's traffic saw.
+type rateWindowCounts struct {
+	start         time.Time
+	ok, throttled int     // Kinesis records answered
+	sentRecs      int     // Kinesis records taken from the buckets
+	sentBytes     float64 // and their bytes
+	held          bool    // a record waited for tokens
+}
+
 // shardLimiter keeps one shard within its write limits, in Kinesis records
-// and in bytes, like the KPL's per-shard limiter, and adapts: Config.RateLimit
-// is its ceiling, a throttled answer lowers the rate and time without one
-// raises it back (additive increase, multiplicative decrease), so that
-// several producers writing to one shard settle on its capacity instead of
-// storming it. The pipeline owns it, in the shard's stage.
+// and in bytes, like the KPL's per-shard limiter, and adapts the rate to
+// what the shard accepts (see rateWindow): Config.RateLimit is its ceiling.
+// The pipeline owns it, in the shard's stage.
 type shardLimiter struct {
 	records, bytes   bucket
 	ceilRecs, ceilBy float64 // the rates at factor 1
 	factor           float64 // of the ceiling, rateFloor..1
 	last             time.Time
-	lastCut          time.Time // when the rate was last lowered
-	lastRaise        time.Time
-	blocked          bool // a record waited for tokens since the last raise
+	win              rateWindowCounts
+	step             float64 // the next probe, of the ceiling
+	filled           float64 // the factor when the shard last began to throttle
+	lastShare        float64 // throttled in the last window
+	cutShare         float64
+	reason           RateReason
+	changed          time.Time // when the rate last changed
 }
 
 func newShardLimiter(percent int, now time.Time) *shardLimiter {
 	f := float64(percent) / 100
-	l := &shardLimiter{ceilRecs: f * shardRecordsPerSecond, ceilBy: f * shardBytesPerSecond, factor: 1, last: now, lastRaise: now}
-	l.records = bucket{tokens: l.ceilRecs, rate: l.ceilRecs, max: l.ceilRecs}
-	l.bytes = bucket{tokens: l.ceilBy, rate: l.ceilBy, max: l.ceilBy}
+	l := &shardLimiter{ceilRecs: f * shardRecordsPerSecond, ceilBy: f * shardBytesPerSecond, factor: min(1, 1/f),
+		last: now, step: rateProbe, changed: now}
+	l.win.start = now
+	l.records = bucket{tokens: l.factor * l.ceilRecs, rate: l.factor * l.ceilRecs, max: l.factor * l.ceilRecs}
+	l.bytes = bucket{tokens: l.factor * l.ceilBy, rate: l.factor * l.ceilBy, max: l.factor * l.ceilBy}
 	return l
 }
 
@@ -83,56 +157,90 @@ func (l *shardLimiter) take(now time.Time, size int) bool {
 	l.advance(now)
 	need := min(float64(size), l.bytes.max)
 	if l.records.tokens < 1 || l.bytes.tokens < need {
-		l.blocked = true
+		l.win.held = true
 		return false
 	}
 	l.records.tokens--
 	l.bytes.tokens -= float64(size)
+	l.win.sentRecs++
+	l.win.sentBytes += float64(size)
 	return true
 }
 
-// answered adapts the rate to what Kinesis said of the shard's records in
-// one call sent at sent: ok acknowledged, throttled refused for the
-// shard's limit. A throttled answer cuts the rate, the deeper the larger
-// the share throttled (by rateCut for a few, by half for all), unless the
-// call left before the last cut: it says nothing about the lowered rate.
-// Acknowledged records raise it, when records have been waiting for the
-// limiter and nothing was throttled for rateRaiseEvery.
-func (l *shardLimiter) answered(now, sent time.Time, ok, throttled int) {
-	if throttled == 0 {
-		if ok > 0 {
-			l.raise(now)
+// answered counts what Kinesis said of the shard's records in one call: ok
+// acknowledged, throttled refused for the shard's limit; and judges the
+// window when it is complete.
+func (l *shardLimiter) answered(now time.Time, ok, throttled int) {
+	l.win.ok += ok
+	l.win.throttled += throttled
+	n := l.win.ok + l.win.throttled
+	age := now.Sub(l.win.start)
+	switch {
+	case n == 0:
+		if age >= rateWindowMax {
+			l.win = rateWindowCounts{start: now}
 		}
 		return
-	}
-	if sent.Before(l.lastCut) {
+	case age >= rateWindowMax,
+		age >= rateWindow && (n >= rateWindowEntries || l.win.throttled == 0):
+	default:
 		return
 	}
-	share := float64(throttled) / float64(ok+throttled)
-	l.advance(now)
-	l.factor = max(rateFloor, l.factor*max(0.5, min(rateCut, 1-share/2)))
-	l.lastCut, l.lastRaise = now, now
-	l.apply()
-	// The shard is over its limit now: spend no burst saved before.
-	l.records.tokens = min(l.records.tokens, 0)
-	l.bytes.tokens = min(l.bytes.tokens, 0)
+	l.judge(now, age)
+	l.win = rateWindowCounts{start: now}
 }
 
-func (l *shardLimiter) raise(now time.Time) {
-	if l.factor >= 1 || !l.blocked || now.Sub(l.lastRaise) < rateRaiseEvery {
+// judge closes the window: it cuts the rate, raises it or leaves it.
+func (l *shardLimiter) judge(now time.Time, age time.Duration) {
+	w := &l.win
+	n := float64(w.ok + w.throttled)
+	share := float64(w.throttled) / n
+	// What was sent, as a share of the ceiling in the unit that binds; at
+	// most the rate, so that the burst of a full bucket does not count.
+	sent := min(l.factor, max(float64(w.sentRecs)/l.ceilRecs, w.sentBytes/l.ceilBy)/age.Seconds())
+	if share > rateSlack+math.Sqrt(rateSlack*(1-rateSlack)/n) && (w.held || share >= rateUnheldShare) {
+		if l.reason == RateThrottled && share >= 0.7*l.cutShare && share < rateUnheldShare {
+			// The last cut did not lower the share throttled: these
+			// throttles may not answer the rate; wait a window.
+			l.lastShare = share
+			return
+		}
+		l.cutShare = share
+		if l.reason != RateThrottled {
+			l.filled = l.factor
+		}
+		l.step, l.lastShare = rateProbe, share
+		l.set(now, sent*max(rateMaxCut, 1-share), RateThrottled)
+		// The shard is over its limit now: spend no burst saved before.
+		l.records.tokens = min(l.records.tokens, 0)
+		l.bytes.tokens = min(l.bytes.tokens, 0)
 		return
 	}
-	l.advance(now)
-	if now.Sub(l.lastCut) < rateProbeAfter {
-		l.factor = min(1, l.factor+rateRaise)
-	} else {
-		l.factor = min(1, max(l.factor*rateProbe, l.factor+rateRaise))
+	// Throttles that did not rise with the last raise were not caused by
+	// it: the next raise may be larger.
+	steady := share <= rateSlack/2 || (l.reason == RateProbe && share <= l.lastShare+rateSlack/2)
+	l.lastShare = share
+	if !steady {
+		l.step = rateProbe
 	}
-	l.lastRaise, l.blocked = now, false
-	l.apply()
+	if !w.held || l.factor >= 1 {
+		return
+	}
+	l.set(now, l.factor+l.step, RateProbe)
+	if steady {
+		limit := rateProbeMax
+		if l.factor < l.filled/2 {
+			limit = rateRecoverMax
+		}
+		l.step = min(limit, 2*l.step)
+	}
 }
 
-func (l *shardLimiter) apply() {
+// set changes the rate to factor of the ceiling, for reason.
+func (l *shardLimiter) set(now time.Time, factor float64, reason RateReason) {
+	l.advance(now)
+	l.factor = min(1, max(rateFloor, factor))
+	l.reason, l.changed = reason, now
 	l.records.setRate(l.factor * l.ceilRecs)
 	l.bytes.setRate(l.factor * l.ceilBy)
 }

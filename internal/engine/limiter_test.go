@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -66,6 +67,7 @@ type simProducer struct {
 	inFlight []simCall
 	okBytes  int // accepted after the warm-up
 	factors  []float64
+	perCall  int // entries of the shard in one call; 0 for 500
 }
 
 type simCall struct {
@@ -93,7 +95,7 @@ func simulate(shard *simShard, producers []*simProducer, size int, start time.Ti
 				if now.Sub(start) >= warm {
 					p.okBytes += ok * size
 				}
-				p.limit.answered(now, c.sent, ok, c.n-ok)
+				p.limit.answered(now, ok, c.n-ok)
 			}
 			p.inFlight = kept
 			// Send what the demand and the limiter allow.
@@ -102,13 +104,21 @@ func simulate(shard *simShard, producers []*simProducer, size int, start time.Ti
 				p.credit += p.demand * simStep.Seconds()
 				want = int(p.credit)
 			}
-			n := 0
-			for n < want && n < 500 && p.limit.take(now, size) {
-				n++
+			perCall := p.perCall
+			if perCall == 0 {
+				perCall = 500
 			}
-			p.credit -= float64(n)
-			if n > 0 {
-				p.inFlight = append(p.inFlight, simCall{sent: now, due: now.Add(simRTT), n: n})
+			for {
+				n := 0
+				for n < want && n < perCall && p.limit.take(now, size) {
+					n++
+				}
+				p.credit -= float64(n)
+				want -= n
+				if n == 0 {
+					break
+				}
+				p.inFlight = append(p.inFlight, simCall{sent: now, due: now.Add(simRTT + time.Duration(shard.rng.IntN(4))*simStep), n: n})
 			}
 			p.factors = append(p.factors, p.limit.factor)
 		}
@@ -213,5 +223,92 @@ func TestLimiterHotShardRecovers(t *testing.T) {
 	simulate(shard, ps, size, start.Add(14*time.Second), 10*time.Second, 0)
 	if got, want := float64(ps[0].okBytes)/10, 0.9*demand*size; got < want {
 		t.Errorf("5 s after the shard recovered: %.0f B/s accepted, want at least %.0f (90%% of the demand)", got, want)
+	}
+}
+
+// TestLimiterRandomThrottles: throttles that come at random, whatever the
+// rate (30% of the entries of 20% of the calls), on a shard with room to
+// spare: the producer keeps at least 90% of its demand (less the share
+// throttled, which it retries) instead of backing off to the floor, and
+// the limit stays above the demand.
+func TestLimiterRandomThrottles(t *testing.T) {
+	start := time.Unix(0, 0)
+	for _, tc := range []struct {
+		size    int     // of a Kinesis record
+		demand  float64 // of a shard's capacity
+		perCall int     // the shard's entries in one call
+	}{
+		{512, 0.6, 3}, {512, 0.9, 10}, {8 << 10, 0.3, 2}, {20 << 10, 0.6, 3}, {50 << 10, 0.6, 1}, {50 << 10, 0.9, 2},
+	} {
+		name := fmt.Sprintf("%d B at %.0f%%", tc.size, 100*tc.demand)
+		shard := &simShard{randCalls: 0.2, randEntries: 0.3, rng: rand.New(rand.NewPCG(9, 10))}
+		perSec := min(float64(shardRecordsPerSecond), float64(shardBytesPerSecond)/float64(tc.size))
+		p := &simProducer{limit: newShardLimiter(DefaultRateLimit, start), demand: tc.demand * perSec, perCall: tc.perCall}
+		const d, warm = 30 * time.Second, 2 * time.Second
+		simulate(shard, []*simProducer{p}, tc.size, start, d, warm)
+		want := tc.demand * perSec * float64(tc.size) * (d - warm).Seconds() * (1 - 0.06)
+		got := float64(p.okBytes) / want
+		t.Logf("%s: %.1f%% of the demand accepted; rate at the end %.2f of the ceiling (%v)", name, 100*got, p.limit.factor, p.limit.reason)
+		if got < 0.9 {
+			t.Errorf("%s: %.1f%% of the demand accepted, want at least 90%%", name, 100*got)
+		}
+	}
+}
+
+// TestLimiterReasons: the limiter says why its rate last changed.
+func TestLimiterReasons(t *testing.T) {
+	start := time.Unix(0, 0)
+	l := newShardLimiter(DefaultRateLimit, start)
+	if l.reason != RateInitial || l.factor != 1/1.5 {
+		t.Fatalf("new limiter: factor %.3f, reason %v; want a shard's capacity (%.3f), initial", l.factor, l.reason, 1/1.5)
+	}
+	now := start
+	send := func(n, throttled int) {
+		for i := 0; i < n; i++ {
+			l.take(now, 1<<10)
+		}
+		now = now.Add(rateWindow)
+		l.answered(now, n-throttled, throttled)
+	}
+	send(40, 20)
+	if l.reason != RateThrottled || l.changed != now || l.factor >= 1/1.5 {
+		t.Fatalf("after a window half throttled: factor %.3f, reason %v at %v", l.factor, l.reason, l.changed)
+	}
+	cut := l.factor
+	// Records wait for the limiter, the shard takes them all.
+	for i := 0; i < 3000 && l.take(now, 1<<10); i++ {
+	}
+	send(10, 0)
+	if l.reason != RateProbe || l.factor <= cut {
+		t.Fatalf("after a clean window with records held back: factor %.3f (from %.3f), reason %v", l.factor, cut, l.reason)
+	}
+	if got := RateReason(9).String(); got != "unknown" {
+		t.Errorf("RateReason(9) = %q", got)
+	}
+}
+
+// TestLimiterFullShardRandomThrottles: a full shard that also throttles at
+// random (30% of the entries of 20% of the calls): the rate is not cut to
+// the floor by the random share; at least 70% of the capacity delivered.
+func TestLimiterFullShardRandomThrottles(t *testing.T) {
+	start := time.Unix(0, 0)
+	for _, size := range []int{512, 20 << 10, 50 << 10} {
+		capB := float64(capacityBytes)
+		if size*shardRecordsPerSecond < capacityBytes {
+			capB = float64(size * shardRecordsPerSecond)
+		}
+		for _, demand := range []float64{1.1, 2.5} {
+			shard := &simShard{capacity: capB, tokens: capB, randCalls: 0.2, randEntries: 0.3, rng: rand.New(rand.NewPCG(3, 4))}
+			ps := newSimProducers(1, start, demand*capB/float64(size))
+			ps[0].perCall = 3
+			const d, warm = 30 * time.Second, 2 * time.Second
+			simulate(shard, ps, size, start, d, warm)
+			delivered := float64(ps[0].okBytes) / (d - warm).Seconds() / capB
+			t.Logf("%d B at %.1fx: delivered %.1f%% of the capacity, %.1f%% of the entries throttled, rate at the end %.2f (%v)",
+				size, demand, 100*delivered, 100*float64(shard.throttled)/float64(shard.entries), ps[0].limit.factor, ps[0].limit.reason)
+			if delivered < 0.7 {
+				t.Errorf("%d B at %.1fx: delivered %.1f%% of the capacity, want at least 70%%", size, demand, 100*delivered)
+			}
+		}
 	}
 }

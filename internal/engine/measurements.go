@@ -43,6 +43,8 @@ const (
 	MHeldBack            = "held_back"
 	MShardRateLimitRecs  = "shard_rate_limit_records"
 	MShardRateLimitBytes = "shard_rate_limit_bytes"
+	MShardRateReason     = "shard_rate_limit_reason"
+	MShardRateAge        = "shard_rate_limit_age"
 )
 
 // Measurements lists every measurement, in the README's order.
@@ -81,4 +83,8 @@ var Measurements = []Measurement{
 		"A shard's current rate limit in Kinesis records a second (it adapts to throttling under Config.RateLimit).", ""},
 	{MShardRateLimitBytes, "shard_rate_limit_bytes_per_second", "kinesis.producer.shard.rate_limit.size", Gauge, "By/s", "shard (always)", false,
 		"A shard's current rate limit in bytes a second.", ""},
+	{MShardRateReason, "shard_rate_limit_reason", "kinesis.producer.shard.rate_limit.reason", Gauge, "{reason}", "shard (always)", false,
+		"Why a shard's rate limit last changed: 0 initial (a shard's capacity, or RateLimit when lower), 1 throttled (cut), 2 probe (raised).", ""},
+	{MShardRateAge, "shard_rate_limit_age_seconds", "kinesis.producer.shard.rate_limit.age", Gauge, "s", "shard (always)", false,
+		"Seconds since a shard's rate limit last changed.", ""},
 }

@@ -463,7 +463,7 @@ func (p *pipeline) adapt(c *call, now time.Time) {
 		}
 	}
 	for _, st := range touched {
-		st.limit.answered(now, c.sent, st.answers.ok, st.answers.throttled)
+		st.limit.answered(now, st.answers.ok, st.answers.throttled)
 		st.publishRate()
 		st.answers = answers{}
 	}

@@ -42,6 +42,8 @@ type shardView struct {
 	heldBack atomic.Bool  // the rate limit refused the stage's next record at its last try
 	rateRecs atomic.Uint64
 	rateByts atomic.Uint64 // the limiter's current rates (float64 bits); 0 without one
+	rateWhy  atomic.Uint32 // RateReason of the last change
+	rateAt   atomic.Int64  // when the rate last changed, Unix nanoseconds
 }
 
 // publishRate shows the limiter's current rates in the view.
@@ -52,6 +54,8 @@ func (st *stage) publishRate() {
 	r, b := st.limit.rate()
 	st.view.rateRecs.Store(math.Float64bits(r))
 	st.view.rateByts.Store(math.Float64bits(b))
+	st.view.rateWhy.Store(uint32(st.limit.reason))
+	st.view.rateAt.Store(st.limit.changed.UnixNano())
 }
 
 // answers counts what one call's answer said of a stage's records.

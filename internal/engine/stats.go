@@ -1,6 +1,9 @@
 package engine
 
-import "math"
+import (
+	"math"
+	"time"
+)
 
 // Stats is a snapshot of a producer's running totals.
 type Stats struct {
@@ -73,6 +76,10 @@ type ShardStats struct {
 	// Config.RateLimit); 0 when rate limiting is off.
 	RateRecords float64
 	RateBytes   float64
+	// RateReason says why the rate limit last changed (RateInitial before
+	// any change, and when rate limiting is off), RateChanged when.
+	RateReason  RateReason
+	RateChanged time.Time
 }
 
 // Stats returns a snapshot of the producer's totals.
@@ -125,6 +132,10 @@ func (p *Producer) ShardStats() []ShardStats {
 		s := ShardStats{
 			ShardID: v.id, QueuedRecords: v.records.Load(), QueuedBytes: v.bytes.Load(), HeldBack: v.heldBack.Load(),
 			RateRecords: math.Float64frombits(v.rateRecs.Load()), RateBytes: math.Float64frombits(v.rateByts.Load()),
+			RateReason: RateReason(v.rateWhy.Load()),
+		}
+		if at := v.rateAt.Load(); at != 0 {
+			s.RateChanged = time.Unix(0, at)
 		}
 		if i == len(rt.views)-1 && s.QueuedRecords == 0 {
 			continue // the stage of records outside every shard, empty

@@ -246,7 +246,7 @@ func New(meter metric.Meter, opts Options) (*Metrics, error) {
 		case engine.Gauge:
 			g := gauge{byShard: byShard}
 			switch ms.Key {
-			case engine.MShardRateLimitRecs, engine.MShardRateLimitBytes:
+			case engine.MShardRateLimitRecs, engine.MShardRateLimitBytes, engine.MShardRateReason, engine.MShardRateAge:
 				g.f, err = meter.Float64ObservableGauge(ms.OTel, desc, unit)
 				observables = append(observables, g.f)
 			case engine.MCallsInFlight, engine.MOutstanding, engine.MQueuedRecords, engine.MQueuedBytes, engine.MHeldBack:

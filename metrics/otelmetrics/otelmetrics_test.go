@@ -314,8 +314,8 @@ func TestShardAttribute(t *testing.T) {
 			for _, s := range shards {
 				id := *s.ShardId
 				shard := attrs(semconv.MessagingDestinationPartitionID(id))
-				wantRecs[shard] = 1500
-				wantBytes[shard] = 1.5 * (1 << 20)
+				wantRecs[shard] = 1000 // a shard's capacity, where the rate starts
+				wantBytes[shard] = 1 << 20
 				if byShard {
 					if n := k.Stored()[id]; n > 0 {
 						wantPut[shard] = float64(n)

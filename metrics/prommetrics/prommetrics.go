@@ -210,7 +210,7 @@ func New(reg prometheus.Registerer, opts Options) (*Metrics, error) {
 		case engine.Gauge:
 			switch ms.Key {
 			case engine.MCallsInFlight, engine.MOutstanding, engine.MQueuedRecords, engine.MQueuedBytes, engine.MHeldBack,
-				engine.MShardRateLimitRecs, engine.MShardRateLimitBytes:
+				engine.MShardRateLimitRecs, engine.MShardRateLimitBytes, engine.MShardRateReason, engine.MShardRateAge:
 			default:
 				return nil, fmt.Errorf("prommetrics: unknown gauge %s", ms.Key)
 			}

@@ -298,7 +298,7 @@ func TestShardLabel(t *testing.T) {
 	got := gather(t, reg, "kinesis_producer_kinesis_records_put_total", "kinesis_producer_kinesis_bytes_put_total",
 		"kinesis_producer_queued_kinesis_records", "kinesis_producer_shard_rate_limit_records_per_second",
 		"kinesis_producer_shard_rate_limit_bytes_per_second", "kinesis_producer_kinesis_record_attempts",
-		"kinesis_producer_buffering_seconds")
+		"kinesis_producer_buffering_seconds", "kinesis_producer_shard_rate_limit_reason")
 	sum, bytes := 0.0, 0.0
 	for _, s := range shards {
 		id := *s.ShardId
@@ -314,11 +314,16 @@ func TestShardLabel(t *testing.T) {
 		if v, ok := got[series("queued_kinesis_records")]; !ok || v != 0 {
 			t.Errorf("%s: queued_kinesis_records %v (%v) after Stop", id, v, ok)
 		}
-		if v := got[series("shard_rate_limit_records_per_second")]; v != 1500 {
-			t.Errorf("%s: rate limit %v records/s, want 1500 (150%% of 1,000)", id, v)
+		// Unthrottled, the rate limit stays where it starts: a shard's
+		// capacity (under the ceiling of 150%).
+		if v := got[series("shard_rate_limit_records_per_second")]; v != 1000 {
+			t.Errorf("%s: rate limit %v records/s, want 1000", id, v)
 		}
-		if v := got[series("shard_rate_limit_bytes_per_second")]; v != 1.5*(1<<20) {
-			t.Errorf("%s: rate limit %v bytes/s, want 1.5 MiB", id, v)
+		if v := got[series("shard_rate_limit_bytes_per_second")]; v != 1<<20 {
+			t.Errorf("%s: rate limit %v bytes/s, want 1 MiB", id, v)
+		}
+		if v, ok := got[series("shard_rate_limit_reason")]; !ok || v != float64(producer.RateInitial) {
+			t.Errorf("%s: shard_rate_limit_reason %v (%v), want %d (initial)", id, v, ok, producer.RateInitial)
 		}
 		if _, ok := got[series("buffering_seconds")]; !ok && n > 0 {
 			t.Errorf("%s: no buffering_seconds", id)
@@ -337,8 +342,8 @@ func TestShardLabel(t *testing.T) {
 			n++
 		}
 	}
-	if n != 8 {
-		t.Errorf("%d rate-limit series, want 2 for each of 4 shards", n)
+	if n != 12 {
+		t.Errorf("%d rate-limit series, want 3 for each of 4 shards (records, bytes, reason)", n)
 	}
 }
 

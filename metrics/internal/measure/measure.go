@@ -5,6 +5,7 @@ package measure
 
 import (
 	"errors"
+	"time"
 
 	"github.com/kplgo/producer/internal/engine"
 )
@@ -65,7 +66,11 @@ func Buckets(key string) []float64 {
 // AlwaysByShard reports whether the gauge key is labelled by shard whatever
 // the adapter's option: a shard's rate limit has no meaningful total.
 func AlwaysByShard(key string) bool {
-	return key == engine.MShardRateLimitRecs || key == engine.MShardRateLimitBytes
+	switch key {
+	case engine.MShardRateLimitRecs, engine.MShardRateLimitBytes, engine.MShardRateReason, engine.MShardRateAge:
+		return true
+	}
+	return false
 }
 
 // ByShard reports whether measurement m is labelled by shard, with the
@@ -85,7 +90,7 @@ var Keys = []string{
 	engine.MUserRecordsSent, engine.MKinesisRecordsPut, engine.MBytesPut, engine.MPutErrors, engine.MRetries,
 	engine.MRateLimited, engine.MBuffering, engine.MUserRecordsPerKR, engine.MAttempts, engine.MRequestDuration,
 	engine.MCallsInFlight, engine.MOutstanding, engine.MQueuedRecords, engine.MQueuedBytes, engine.MHeldBack,
-	engine.MShardRateLimitRecs, engine.MShardRateLimitBytes,
+	engine.MShardRateLimitRecs, engine.MShardRateLimitBytes, engine.MShardRateReason, engine.MShardRateAge,
 }
 
 // Read reads the gauges of s once, with one call of s.ShardStats and one of
@@ -96,8 +101,9 @@ var Keys = []string{
 //
 // The queue gauges are the totals of Stats, or, with byShard, each shard's
 // figures of ShardStats (held back per shard: its queued records when its
-// rate limit holds it back now, else 0). The shard rate-limit gauges are
-// read for each shard with a non-zero rate.
+// rate limit holds it back now, else 0). The shard rate-limit gauges (the
+// rate, why it last changed and how long ago) are read for each shard with
+// a rate limit.
 func Read(s engine.State, byShard bool, emit func(key, shard string, value float64)) {
 	if s == nil {
 		return
@@ -120,18 +126,21 @@ func Read(s engine.State, byShard bool, emit func(key, shard string, value float
 		emit(engine.MQueuedBytes, "", float64(st.QueuedBytes))
 		emit(engine.MHeldBack, "", float64(st.HeldBack))
 	}
+	now := time.Now()
 	rates := func(key string, rate func(*engine.ShardStats) float64) {
 		seen := make(map[string]bool, len(shards))
 		for i := range shards {
 			sh := &shards[i]
-			if r := rate(sh); r != 0 && !seen[sh.ShardID] {
+			if sh.RateRecords != 0 && !seen[sh.ShardID] {
 				seen[sh.ShardID] = true
-				emit(key, sh.ShardID, r)
+				emit(key, sh.ShardID, rate(sh))
 			}
 		}
 	}
 	rates(engine.MShardRateLimitRecs, func(sh *engine.ShardStats) float64 { return sh.RateRecords })
 	rates(engine.MShardRateLimitBytes, func(sh *engine.ShardStats) float64 { return sh.RateBytes })
+	rates(engine.MShardRateReason, func(sh *engine.ShardStats) float64 { return float64(sh.RateReason) })
+	rates(engine.MShardRateAge, func(sh *engine.ShardStats) float64 { return max(0, now.Sub(sh.RateChanged).Seconds()) })
 }
 
 // queue is what waits for one shard id.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/kplgo/producer/internal/engine"
 )
@@ -19,7 +20,7 @@ type state struct {
 func (s *state) Stats() engine.Stats             { s.statsN++; return s.stats }
 func (s *state) ShardStats() []engine.ShardStats { s.shardN++; return s.shards }
 
-func read(s engine.State, byShard bool) map[string]float64 {
+func readGauges(s engine.State, byShard bool) map[string]float64 {
 	out := map[string]float64{}
 	Read(s, byShard, func(key, shard string, v float64) {
 		k := key + "{" + shard + "}"
@@ -32,11 +33,11 @@ func read(s engine.State, byShard bool) map[string]float64 {
 }
 
 func TestReadNothingBeforeStart(t *testing.T) {
-	if got := read(nil, true); len(got) != 0 {
+	if got := readGauges(nil, true); len(got) != 0 {
 		t.Errorf("nil State: %v", got)
 	}
 	s := &state{stats: engine.Stats{InFlight: 3}}
-	if got := read(s, false); len(got) != 0 {
+	if got := readGauges(s, false); len(got) != 0 {
 		t.Errorf("not started: %v", got)
 	}
 }
@@ -45,8 +46,10 @@ func TestRead(t *testing.T) {
 	s := &state{
 		stats: engine.Stats{InFlight: 2, Outstanding: 40, QueuedRecords: 9, QueuedBytes: 900, HeldBack: 5},
 		shards: []engine.ShardStats{
-			{ShardID: "a", QueuedRecords: 5, QueuedBytes: 500, HeldBack: true, RateRecords: 1000, RateBytes: 1 << 20},
-			{ShardID: "b", QueuedRecords: 1, QueuedBytes: 100, RateRecords: 1500, RateBytes: 1.5 * (1 << 20)},
+			{ShardID: "a", QueuedRecords: 5, QueuedBytes: 500, HeldBack: true, RateRecords: 1000, RateBytes: 1 << 20,
+				RateReason: engine.RateThrottled, RateChanged: time.Now().Add(-5 * time.Second)},
+			{ShardID: "b", QueuedRecords: 1, QueuedBytes: 100, RateRecords: 1500, RateBytes: 1.5 * (1 << 20),
+				RateReason: engine.RateProbe, RateChanged: time.Now().Add(-2 * time.Second)},
 			{ShardID: "", QueuedRecords: 3, QueuedBytes: 300}, // outside every shard: no rate
 		},
 	}
@@ -55,6 +58,18 @@ func TestRead(t *testing.T) {
 		"queued_records{}": 9, "queued_bytes{}": 900, "held_back{}": 5,
 		"shard_rate_limit_records{a}": 1000, "shard_rate_limit_records{b}": 1500,
 		"shard_rate_limit_bytes{a}": 1 << 20, "shard_rate_limit_bytes{b}": 1.5 * (1 << 20),
+		"shard_rate_limit_reason{a}": float64(engine.RateThrottled), "shard_rate_limit_reason{b}": float64(engine.RateProbe),
+	}
+	// The ages are read against the clock: within a second of 5 and 2 s.
+	read := func(s *state, byShard bool) map[string]float64 {
+		got := readGauges(s, byShard)
+		for k, age := range map[string]float64{"shard_rate_limit_age{a}": 5, "shard_rate_limit_age{b}": 2} {
+			if v, ok := got[k]; !ok || v < age || v > age+1 {
+				t.Errorf("%s = %v (%v), want about %v", k, v, ok, age)
+			}
+			delete(got, k)
+		}
+		return got
 	}
 	if got := read(s, false); !reflect.DeepEqual(got, want) {
 		t.Errorf("totals:\n got %v\nwant %v", got, want)
@@ -79,7 +94,7 @@ func TestRead(t *testing.T) {
 	// Two entries with one id (a producer without a map whose records wait
 	// in both of its stages) make one series.
 	s.shards = []engine.ShardStats{{QueuedRecords: 2, QueuedBytes: 20, HeldBack: true}, {QueuedRecords: 1, QueuedBytes: 10}}
-	got := read(s, true)
+	got := readGauges(s, true)
 	if got["queued_records{}"] != 3 || got["queued_bytes{}"] != 30 || got["held_back{}"] != 2 {
 		t.Errorf("merged: %v", got)
 	}
