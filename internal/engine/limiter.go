@@ -15,6 +15,13 @@ const (
 // before Put blocks for the shard's keys.
 const holdSeconds = 2
 
+// rateBurst is how much of its rate a shard's limiter lets go at once after
+// a pause. A quarter of a second: a producer that was held up (a busy
+// machine, a slow answer) and then sends a second's worth at once, as
+// several producers sharing a shard may do together, would overrun the
+// shard's own one-second burst.
+const rateBurst = 250 * time.Millisecond
+
 // The adaptive rate of a shard judges the shard by windows of its
 // answers, never by one answer. A window closes after rateWindow once it
 // holds rateWindowEntries answered Kinesis records, or no throttled one
@@ -32,7 +39,7 @@ const holdSeconds = 2
 //
 // A shard that throttles while the limiter holds nothing back (the records
 // offered stay under the rate) is cut only when it refuses at least
-// rateUnheldShare of them. Below that the refusals are not this producer's
+// rateUnheldShare of them, or rateSustainedShare on average over windows. Below that the refusals are not this producer's
 // rate at work: it sends less than its limit, and cutting the limit under
 // what it sends would only hold back records the shard mostly takes; such
 // throttles, from another writer or a Kinesis hiccup, are retried. A shard
@@ -53,11 +60,16 @@ const (
 	rateWindowEntries = 10
 	rateSlack         = 0.01
 	rateUnheldShare   = 0.3
-	rateMaxCut        = 0.5
-	rateProbe         = 0.01
-	rateProbeMax      = 0.02
-	rateRecoverMax    = 0.16
-	rateFloor         = 0.05
+	// rateSustainedShare is the average share throttled (over windows,
+	// each weighing rateAverage) that cuts the rate even while the limit
+	// holds nothing back: throttling that lasts is the shard's limit.
+	rateSustainedShare = 0.12
+	rateAverage        = 0.3
+	rateMaxCut         = 0.5
+	rateProbe          = 0.01
+	rateProbeMax       = 0.02
+	rateRecoverMax     = 0.16
+	rateFloor          = 0.05
 )
 
 // RateReason says why a shard's rate limit last changed.
@@ -98,10 +110,10 @@ func (b *bucket) refill(seconds float64) {
 	b.tokens = min(b.max, b.tokens+seconds*b.rate)
 }
 
-// setRate changes the rate and the burst (one second of the rate), keeping
+// setRate changes the rate and the burst (rateBurst of the rate), keeping
 // the tokens already there up to the new burst.
 func (b *bucket) setRate(rate float64) {
-	b.rate, b.max = rate, rate
+	b.rate, b.max = rate, rate*rateBurst.Seconds()
 	b.tokens = min(b.tokens, b.max)
 }
 
@@ -127,6 +139,7 @@ type shardLimiter struct {
 	step             float64 // the next probe, of the ceiling
 	filled           float64 // the factor when the shard last began to throttle
 	lastShare        float64 // throttled in the last window
+	avgShare         float64 // throttled, averaged over windows
 	cutShare         float64
 	reason           RateReason
 	changed          time.Time // when the rate last changed
@@ -137,8 +150,9 @@ func newShardLimiter(percent int, now time.Time) *shardLimiter {
 	l := &shardLimiter{ceilRecs: f * shardRecordsPerSecond, ceilBy: f * shardBytesPerSecond, factor: min(1, 1/f),
 		last: now, step: rateProbe, changed: now}
 	l.win.start = now
-	l.records = bucket{tokens: l.factor * l.ceilRecs, rate: l.factor * l.ceilRecs, max: l.factor * l.ceilRecs}
-	l.bytes = bucket{tokens: l.factor * l.ceilBy, rate: l.factor * l.ceilBy, max: l.factor * l.ceilBy}
+	l.records.tokens, l.bytes.tokens = math.Inf(1), math.Inf(1)
+	l.records.setRate(l.factor * l.ceilRecs)
+	l.bytes.setRate(l.factor * l.ceilBy)
 	return l
 }
 
@@ -198,8 +212,10 @@ func (l *shardLimiter) judge(now time.Time, age time.Duration) {
 	// What was sent, as a share of the ceiling in the unit that binds; at
 	// most the rate, so that the burst of a full bucket does not count.
 	sent := min(l.factor, max(float64(w.sentRecs)/l.ceilRecs, w.sentBytes/l.ceilBy)/age.Seconds())
-	if share > rateSlack+math.Sqrt(rateSlack*(1-rateSlack)/n) && (w.held || share >= rateUnheldShare) {
-		if l.reason == RateThrottled && share >= 0.7*l.cutShare && share < rateUnheldShare {
+	l.avgShare += rateAverage * (share - l.avgShare)
+	heavy := share >= rateUnheldShare || l.avgShare >= rateSustainedShare
+	if share > rateSlack+math.Sqrt(rateSlack*(1-rateSlack)/n) && (w.held || heavy) {
+		if l.reason == RateThrottled && share >= 0.7*l.cutShare && !heavy {
 			// The last cut did not lower the share throttled: these
 			// throttles may not answer the rate; wait a window.
 			l.lastShare = share
