@@ -15,7 +15,7 @@ import (
 
 const (
 	// randomOffer is how long TestRandomThrottles offers records, per run.
-	randomOffer = 6 * time.Second
+	randomOffer = 5 * time.Second
 	// randomShare is the share of the stream's capacity it offers: a
 	// stream with room to spare, whose throttles come at random.
 	randomShare = 0.6
