@@ -36,14 +36,14 @@ import (
 
 const (
 	// limitsOffer is how long the saturation tests offer records.
-	limitsOffer = 20 * time.Second
+	limitsOffer = 16 * time.Second
 	// limitsHotBefore is how long the hot-shard test measures the shards'
 	// rates before the window (after limitsWarmUp).
-	limitsHotBefore = 3 * time.Second
+	limitsHotBefore = 2 * time.Second
 	// limitsHotWindow is how long the hot shard throttles every entry.
-	limitsHotWindow = 6 * time.Second
+	limitsHotWindow = 5 * time.Second
 	// limitsHotAfter is how long records flow after the hot window.
-	limitsHotAfter = 3 * time.Second
+	limitsHotAfter = 2 * time.Second
 	// limitsOutage is how long the outage lasts.
 	limitsOutage = 8 * time.Second
 	// limitsOutageAround is how long records flow before and after the
