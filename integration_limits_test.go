@@ -295,11 +295,15 @@ type limRun struct {
 // stops it; a cleanup stops it too if the test ends early.
 func startLimProducer(t *testing.T, d door, client *kinesis.Kinesis, stream string, l *limLedger) *limRun {
 	t.Helper()
-	p := d.open(&producer.Config{
-		StreamName: stream,
-		Client:     client,
-		Logger:     producer.Standard(log.New(io.Discard, "", 0)),
-	}, client)
+	return startLimProducerWith(t, d, &producer.Config{StreamName: stream, Client: client}, client, l)
+}
+
+// startLimProducerWith is startLimProducer with cfg (a quiet logger added)
+// and the shard map listed through lister.
+func startLimProducerWith(t *testing.T, d door, cfg *producer.Config, lister *kinesis.Kinesis, l *limLedger) *limRun {
+	t.Helper()
+	cfg.Logger = producer.Standard(log.New(io.Discard, "", 0))
+	p := d.open(cfg, lister)
 	r := &limRun{t: t, p: p, done: make(chan struct{}), ledger: l}
 	failures := p.NotifyFailures()
 	go func() {

@@ -2,8 +2,6 @@ package producer_test
 
 import (
 	"fmt"
-	"io"
-	"log"
 	"strings"
 	"testing"
 	"time"
@@ -71,26 +69,14 @@ func runRandomThrottles(t *testing.T, rateLimit int, seed int64) randomRun {
 	stream := srv.CreateStream(t, shards)
 	client := srv.Client(t, tr)
 	ledger := newLimLedger()
-	p := doors[0].open(&producer.Config{
+	r := startLimProducerWith(t, doors[0], &producer.Config{
 		StreamName:  stream,
 		Client:      client,
 		BatchCount:  10,
 		RateLimit:   rateLimit,
 		MaxAttempts: 100,
-		Logger:      producer.Standard(log.New(io.Discard, "", 0)),
-	}, srv.Client(t, nil))
-	r := &limRun{t: t, p: p, done: make(chan struct{}), ledger: ledger}
-	failures := p.NotifyFailures()
-	go func() {
-		defer close(r.done)
-		for fr := range failures {
-			ledger.fail(fr)
-		}
-	}()
-	if err := p.Start(); err != nil {
-		t.Fatalf("Start: %v", err)
-	}
-	t.Cleanup(func() { r.stop() })
+	}, srv.Client(t, nil), ledger)
+	p := r.p
 	o := &limOffer{run: r, goroutines: 8, rate: randomShare * shards * shardCapacity / recordCost, key: limKey, shard: -1}
 	start := time.Now()
 	o.offer(seed, start.Add(randomOffer))()
