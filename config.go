@@ -182,9 +182,12 @@ type Config struct {
 	// in percent of the shard's write limits (1,000 records and 1 MiB a
 	// second), with a token bucket for records and one for bytes, like the
 	// KPL's RateLimit. It applies with a shard map (GetShards) only. Under
-	// the ceiling the rate adapts: a throttled answer for a shard lowers
-	// the shard's rate, time without one raises it back, so that producers
-	// sharing a stream settle on each shard's capacity. Kinesis records held
+	// the ceiling the rate adapts: it starts at a shard's capacity (or the
+	// ceiling, when lower); a window of answers in which Kinesis throttled
+	// the shard cuts its rate toward what the shard accepted, and windows in
+	// which it took everything raise it back, so that producers sharing a
+	// stream settle on each shard's capacity (the README's "The adaptive
+	// rate" says how; ShardStats says why a rate last changed). Kinesis records held
 	// back wait in their shard's queue; once about two seconds of the
 	// shard's current rate waits, Put blocks for keys of that shard only.
 	// Default 150, as in the KPL: over the limit, so that no capacity is
