@@ -97,8 +97,11 @@ func TestRandomThrottles(t *testing.T) {
 	t.Parallel()
 	runExclusively(t)
 	measure := func() (missed string) {
+		lag := startLagMeter()
 		on := runRandomThrottles(t, 0, 9500)
 		off := runRandomThrottles(t, -1, 9500)
+		lost, worst := lag.finish()
+		t.Logf("the test lost %.1f%% of its time to late wake-ups (worst %v)", 100*lost, worst.Round(time.Millisecond))
 		for _, r := range []randomRun{on, off} {
 			if r.out.Lost != 0 || r.out.Failed != 0 || r.out.Unexpected != 0 {
 				t.Errorf("%v", r.out)
@@ -117,7 +120,9 @@ func TestRandomThrottles(t *testing.T) {
 		t.Logf("FIGURES random throttles: %.0f KiB/s with the adaptive rate, %.0f KiB/s without (%.1f%%); Stop %v and %v; lost %d and %d",
 			on.throughput()/1024, off.throughput()/1024, 100*ratio, on.stop.Round(time.Millisecond), off.stop.Round(time.Millisecond),
 			on.out.Lost, off.out.Lost)
-		if ratio < randomMinRatio {
+		if ratio < randomMinRatio && lost > lagStarved {
+			t.Logf("not judged, the machine starved the test: %.1f%% of the throughput without the adaptive rate", 100*ratio)
+		} else if ratio < randomMinRatio {
 			return fmt.Sprintf("the adaptive rate delivered %.1f%% of the throughput without it, want at least %.0f%%", 100*ratio, 100*randomMinRatio)
 		}
 		return ""
