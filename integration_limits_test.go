@@ -448,11 +448,12 @@ func limRead(t *testing.T, srv *kinesistest.Server, stream string) *kinesistest.
 	return view
 }
 
-// exclusive is held by the saturation and hot-shard tests while they run:
-// together they would offer kinesalite, one Node.js process, over 10 MiB/s,
-// and on a small machine (or under -race) the rates and blocking times would
-// tell more about the machine than about the producer. The outage test,
-// light, runs alongside.
+// exclusive is held by the saturation, hot-shard and random-throttle tests
+// while they run: together they would offer kinesalite, one Node.js
+// process, over 10 MiB/s, and on a small machine (or under -race) the rates
+// and blocking times would tell more about the machine than about the
+// producer. The tests that run the compiler hold it too: its processes
+// would take the CPU from them. The outage test, light, runs alongside.
 var exclusive = make(chan struct{}, 1)
 
 // runExclusively waits until no other test holds exclusive and holds it

@@ -62,6 +62,7 @@ func TestREADMEProgramsCompile(t *testing.T) {
 		t.Skip("builds programs")
 	}
 	t.Parallel()
+	runExclusively(t) // the compiler would starve the load tests' figures
 	readme, err := os.ReadFile("README.md")
 	if err != nil {
 		t.Fatal(err)

@@ -48,6 +48,7 @@ func TestV2ProgramPaysForV2Only(t *testing.T) {
 		t.Skip("builds a program")
 	}
 	t.Parallel()
+	runExclusively(t) // the compiler would starve the load tests' figures
 	dir, goBin, env := freshModule(t, "v2only")
 	write(t, filepath.Join(dir, "main.go"), v2Program)
 	fresh := filepath.Join(dir, "modcache")
