@@ -65,11 +65,14 @@ const (
 	// holds nothing back: throttling that lasts is the shard's limit.
 	rateSustainedShare = 0.12
 	rateAverage        = 0.3
-	rateMaxCut         = 0.5
-	rateProbe          = 0.01
-	rateProbeMax       = 0.02
-	rateRecoverMax     = 0.16
-	rateFloor          = 0.05
+	// rateCutKept is the share of the throttling that caused a cut which,
+	// still there after it, shows the cut did not answer it.
+	rateCutKept    = 0.7
+	rateMaxCut     = 0.5
+	rateProbe      = 0.01
+	rateProbeMax   = 0.02
+	rateRecoverMax = 0.16
+	rateFloor      = 0.05
 )
 
 // RateReason says why a shard's rate limit last changed.
@@ -140,7 +143,7 @@ type shardLimiter struct {
 	filled           float64 // the factor when the shard last began to throttle
 	lastShare        float64 // throttled in the last window
 	avgShare         float64 // throttled, averaged over windows
-	cutShare         float64
+	cutShare         float64 // throttled in the window that made the last cut
 	reason           RateReason
 	changed          time.Time // when the rate last changed
 }
@@ -215,7 +218,7 @@ func (l *shardLimiter) judge(now time.Time, age time.Duration) {
 	l.avgShare += rateAverage * (share - l.avgShare)
 	heavy := share >= rateUnheldShare || l.avgShare >= rateSustainedShare
 	if share > rateSlack+math.Sqrt(rateSlack*(1-rateSlack)/n) && (w.held || heavy) {
-		if l.reason == RateThrottled && share >= 0.7*l.cutShare && !heavy {
+		if l.reason == RateThrottled && share >= rateCutKept*l.cutShare && !heavy {
 			// The last cut did not lower the share throttled: these
 			// throttles may not answer the rate; wait a window.
 			l.lastShare = share
