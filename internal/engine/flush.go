@@ -28,6 +28,10 @@ func newEpoch() *epoch {
 	return e
 }
 
+// sealed reports whether a flush marker has closed the epoch: only the
+// current one is open. The drain goroutine, which seals epochs, asks.
+func (e *epoch) sealed() bool { return e.next != nil }
+
 func (e *epoch) add(n int) { e.pending.Add(int64(n)) }
 
 // complete settles n records (or releases a token).

@@ -132,7 +132,7 @@ type rateWindowCounts struct {
 // shardLimiter keeps one shard within its write limits, in Kinesis records
 // and in bytes, like the KPL's per-shard limiter, and adapts the rate to
 // what the shard accepts (see rateWindow): Config.RateLimit is its ceiling.
-// The pipeline owns it, in the shard's stage.
+// The shard set owns it, in the shard's stage.
 type shardLimiter struct {
 	records, bytes   bucket
 	ceilRecs, ceilBy float64 // the rates at factor 1

@@ -16,10 +16,14 @@ import (
 // acknowledges it, or it is reported as a FailureRecord (see NotifyFailures).
 //
 // Producer is the facade: it holds the pieces of the pipeline and their
-// lifecycle, not their state. A record goes from Put through the backlog to
-// the pipeline (pipeline.go), which aggregates it in its shard's stage
-// (stage.go) and builds batches for the sender (sender.go); the refresher
-// (refresher.go) follows resharding; the reporter settles records for good.
+// lifecycle, not their state. A record goes from Put through the backlog
+// (backlog.go) to the drain goroutine (pipeline.go), whose router
+// (router.go) aggregates it for its shard and queues it in the shard's
+// stage (shard_set.go, stage.go); the collector (collector.go) builds
+// batches for the sender (sender.go), and the retrier (retrier.go) decides
+// what becomes of each record after a call; the refresher (refresher.go)
+// follows resharding, and the reporter (reporter.go) settles records for
+// good. The package doc says which goroutine owns what.
 type Producer struct {
 	cfg    Config
 	cfgErr error
@@ -69,14 +73,13 @@ func New(config *Config) *Producer {
 	r.failures.init(cfg.BacklogCount)
 	r.success.init(cfg.BacklogCount)
 	p.send = newSender(&p.cfg, p.stream, r, p.abortCtx)
-	var updates chan *shardMap
 	askRefresh := func() {}
 	if cfg.routesByHash() {
 		p.refresh = newRefresher(&p.cfg, p.stream)
-		updates, askRefresh = p.refresh.updates, p.refresh.request
+		askRefresh = p.refresh.request
 	}
 	lim := limits{count: cfg.AggregateBatchCount, size: cfg.AggregateBatchSize, recordMax: cfg.MaxRecordSize, seed: rand.Uint64()}
-	p.pipe = newPipeline(&p.cfg, lim, p.backlog, p.send, r, &p.routes, updates, askRefresh, p.abortCtx)
+	p.pipe = newPipeline(&p.cfg, lim, p.backlog, p.send, r, &p.routes, askRefresh, p.abortCtx)
 	if o, ok := cfg.Metrics.(Observer); ok {
 		o.Observe(p)
 	}
@@ -162,11 +165,12 @@ func (p *Producer) firstMap(ctx context.Context) (*shardMap, error) {
 // startMu is held.
 func (p *Producer) run(m *shardMap) {
 	p.started = true
-	p.pipe.installMap(m)
-	go p.pipe.run()
-	if p.refresh != nil {
-		go p.refresh.run(1)
+	if p.refresh == nil {
+		p.pipe.start(m, nil)
+		return
 	}
+	p.pipe.start(m, p.refresh.updates)
+	go p.refresh.run(1)
 }
 
 // Put sends data with partitionKey. It waits while the backlog, or the
@@ -328,8 +332,7 @@ func (p *Producer) Stop() {
 	// delivery: run the pipeline without a shard map.
 	p.startMu.Lock()
 	if !p.started {
-		p.refresh = nil
-		p.pipe.updates = nil
+		p.refresh = nil // no map, so nothing to follow
 		p.run(nil)
 	}
 	if !p.closed {

@@ -249,3 +249,18 @@ func (m *shardMap) indexOf(old *shardMap, i int) int {
 	}
 	return j
 }
+
+// holds reports whether shard id of m holds the hash of every user record
+// of a: whether a KCL consumer keeps a, stored there.
+func (m *shardMap) holds(id string, a *aggregate) bool {
+	i, ok := m.index[id]
+	if !ok {
+		return false
+	}
+	for j := range a.recs {
+		if h := a.routeHash(j); h.less(m.starts[i]) || m.ends[i].less(h) {
+			return false
+		}
+	}
+	return true
+}

@@ -105,3 +105,12 @@ func hashString(s string, seed uint64) uint64 {
 func (a hash128) hashOf(seed uint64) uint64 {
 	return mix64(a.hi ^ mix64(a.lo^seed))
 }
+
+// keyTables find the index of a partition key and of an explicit hash key
+// in the tables of the aggregate being filled.
+type keyTables struct{ keys, hashes indexTable }
+
+func (t *keyTables) reset() {
+	t.keys.reset()
+	t.hashes.reset()
+}

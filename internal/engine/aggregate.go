@@ -30,9 +30,9 @@ const noIndex = ^uint32(0)
 
 // aggregate is one Kinesis record under construction: the user records of a
 // KPL aggregate (or a single user record sent plain), their key tables and the
-// exact size of the encoding. The pipeline fills it, queues it in its shard's
-// stage and hands it to the sender for each call; between calls it is the
-// pipeline's again. It goes back to the pool when every record in it is
+// exact size of the encoding. The router fills it and queues it in its
+// shard's stage, the collector hands it to the sender for each call, and
+// between calls it is the drain goroutine's again. It goes back to the pool when every record in it is
 // acknowledged or failed.
 type aggregate struct {
 	recs      []aggRec // per record: its data, key index and caller's value
@@ -52,14 +52,14 @@ type aggregate struct {
 	epoch     *epoch    // the flush epoch whose count includes this aggregate's records
 	created   time.Time
 
-	// Kept by the pipeline across calls.
+	// Kept by the retrier across calls.
 	sends     int       // PutRecords calls that carried it
 	attempts  int       // failed calls that count toward MaxAttempts (throttling does not)
 	throttles int       // consecutive throttled answers
 	lastErr   error     // the cause of the last failed attempt
 	notBefore time.Time // a retry waits until then
 
-	// Written by the sender during a call, read by the pipeline after it.
+	// Written by the sender during a call, read by the retrier after it.
 	data    []byte  // encoded Kinesis record data
 	buf     *[]byte // pooled buffer behind data, nil when data is a user's slice
 	entry   Entry   // the PutRecords entry, once encoded
@@ -143,14 +143,6 @@ func (a *aggregate) routeHash(i int) hash128 {
 	return h
 }
 
-// outcome is what one PutRecords call said of one Kinesis record.
-type outcome struct {
-	shardID, sequence string // where Kinesis stored it, on success
-	err               error  // nil on success: the entry's error or the call's
-	code              string // err's API error code, or ""
-	final             bool   // err is one no retry can cure
-}
-
 var aggregatePool = sync.Pool{New: func() any { return new(aggregate) }}
 
 var bufferPool = sync.Pool{New: func() any { b := make([]byte, 0, DefaultAggregateBatchSize); return &b }}
@@ -173,14 +165,6 @@ func (a *aggregate) release() {
 		keys: a.keys[:0], keyHashes: a.keyHashes[:0], hashes: a.hashes[:0], own: a.own,
 	}
 	aggregatePool.Put(a)
-}
-
-// limits are the bounds an aggregate must stay within.
-type limits struct {
-	count     int    // AggregateBatchCount
-	size      int    // AggregateBatchSize: bytes of aggregated data
-	recordMax int    // MaxRecordSize: data plus partition key of one Kinesis record
-	seed      uint64 // of the key tables' hashes
 }
 
 func varintLen(v int) int { return protowire.SizeVarint(uint64(v)) }
@@ -281,15 +265,6 @@ func (a *aggregate) place(r *record, lim *limits, dry bool) (int, bool) {
 	return grow, true
 }
 
-// keyTables find the index of a partition key and of an explicit hash key
-// in the tables of the aggregate being filled.
-type keyTables struct{ keys, hashes indexTable }
-
-func (t *keyTables) reset() {
-	t.keys.reset()
-	t.hashes.reset()
-}
-
 // useTables makes an empty aggregate find its keys with t, emptied first,
 // until it is closed. A stage lends its own tables to each aggregate it
 // opens: they stay in the cache of the goroutine that fills them, where an
@@ -362,6 +337,11 @@ func (a *aggregate) storedShard() string {
 		return a.result.shardID
 	}
 	return a.predictedShard()
+}
+
+// expired reports whether a has outlived ttl (0: records never expire).
+func (a *aggregate) expired(ttl time.Duration, now time.Time) bool {
+	return ttl > 0 && now.Sub(a.created) >= ttl
 }
 
 // predictedShard is the id of the shard the record should land on, or "".

@@ -1,0 +1,12 @@
+package engine
+
+// outcome is what one PutRecords call said of one Kinesis record.
+type outcome struct {
+	shardID, sequence string // where Kinesis stored it, on success
+	err               error  // nil on success: the entry's error or the call's
+	code              string // err's API error code, or ""
+	final             bool   // err is one no retry can cure
+}
+
+// throttled reports whether the outcome says Kinesis throttled the write.
+func (o *outcome) throttled() bool { return o.code == throttleCode }
