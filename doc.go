@@ -27,4 +27,5 @@
 // would drop its aggregate.
 //
 //go:generate protoc --go_out=. --go_opt=paths=source_relative messages.proto
+//go:generate go run ./internal/doorgen
 package producer

@@ -74,14 +74,9 @@ func newParts(t *testing.T, cfg Config, shards []Shard) *testParts {
 	if c.RateLimit < 0 {
 		p.cfg.RateLimit = 0
 	}
-	p.report = &reporter{logger: c.Logger, stream: "s"}
-	p.report.failures.init(1000)
-	p.report.success.init(1000)
+	p.report = newReporter(nil, c.Logger, "s", 1000)
 	p.failures = p.report.failures.channel()
-	t.Cleanup(func() {
-		p.report.failures.close()
-		p.report.success.close()
-	})
+	t.Cleanup(p.report.close)
 	abort, cancel := context.WithCancelCause(context.Background())
 	p.shutdown = cancel
 	t.Cleanup(func() { cancel(nil) })

@@ -50,16 +50,14 @@ type Producer struct {
 // New returns a Producer for config. A bad config is reported by Start (and
 // by Put), never by a panic.
 func New(config *Config) *Producer {
-	p := &Producer{done: make(chan struct{}), closing: make(chan struct{}), report: &reporter{}}
+	p := &Producer{done: make(chan struct{}), closing: make(chan struct{})}
 	p.abortCtx, p.abort = context.WithCancelCause(context.Background())
 	cfg, err := config.WithDefaults()
 	if err != nil {
 		p.cfgErr = err
 		close(p.done)
-		p.report.failures.init(1)
-		p.report.success.init(1)
-		p.report.failures.close() // nothing will ever fail: the channels close at once
-		p.report.success.close()
+		p.report = newReporter(nil, nil, "", 1)
+		p.report.close() // nothing will ever fail: the channels close at once
 		return p
 	}
 	p.cfg = cfg
@@ -68,10 +66,8 @@ func New(config *Config) *Producer {
 		p.stream = cfg.StreamARN
 	}
 	p.backlog = newBacklog(cfg.BacklogCount)
-	r := p.report
-	r.metrics, r.logger, r.stream = cfg.Metrics, cfg.Logger, p.stream
-	r.failures.init(cfg.BacklogCount)
-	r.success.init(cfg.BacklogCount)
+	r := newReporter(cfg.Metrics, cfg.Logger, p.stream, cfg.BacklogCount)
+	p.report = r
 	p.send = newSender(&p.cfg, p.stream, r, p.abortCtx)
 	askRefresh := func() {}
 	if cfg.routesByHash() {
@@ -348,8 +344,7 @@ func (p *Producer) Stop() {
 		if p.refresh != nil {
 			p.refresh.stop()
 		}
-		p.report.failures.close()
-		p.report.success.close()
+		p.report.close()
 		p.abort(nil)
 		p.cfg.Logger.Info("producer stopped", logValue("stream", p.stream),
 			logValue("user_records_put", p.report.stats.userRecordsPut.Load()),

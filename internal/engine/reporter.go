@@ -19,6 +19,21 @@ type reporter struct {
 	stream   string
 }
 
+// newReporter returns a reporter whose channels hold size values before
+// their forwarders must run.
+func newReporter(metrics Metrics, logger Logger, stream string, size int) *reporter {
+	r := &reporter{metrics: metrics, logger: logger, stream: stream}
+	r.failures.init(size)
+	r.success.init(size)
+	return r
+}
+
+// close lets both channels close after their last value.
+func (r *reporter) close() {
+	r.failures.close()
+	r.success.close()
+}
+
 // acknowledge counts a delivered Kinesis record, reports it when results
 // are on, and frees it.
 func (r *reporter) acknowledge(a *aggregate) {
