@@ -25,6 +25,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -89,6 +90,7 @@ type Server struct {
 
 	closeOnce sync.Once
 	closeErr  error
+	stopping  atomic.Bool // Close has begun: an exit from now on is expected
 }
 
 // Start launches the server described by kind, as
@@ -142,6 +144,12 @@ func Start(ctx context.Context, kind Kind) (*Server, error) {
 	go func() {
 		s.waitErr = cmd.Wait()
 		close(s.exited)
+		if !s.stopping.Load() {
+			// Tests that use the server now fail, slowly, with refused
+			// connections: say why at once, with the server's last words.
+			fmt.Fprintf(os.Stderr, "%s (pid %d) exited while in use (%v); its last output:\n%s\n",
+				s.name, cmd.Process.Pid, s.waitErr, s.out.tail())
+		}
 	}()
 
 	if err := s.waitListening(ctx); err != nil {
@@ -216,6 +224,7 @@ func (s *Server) Close() error {
 }
 
 func (s *Server) stop() error {
+	s.stopping.Store(true)
 	select {
 	case <-s.exited:
 		// Already gone: nothing to stop. Report an unexpected exit.
