@@ -159,6 +159,18 @@ type Config struct {
 	// RequestTimeout is the time limit of one PutRecords call, applied
 	// through the context of the call. A call that times out is retried. Default 30s.
 	RequestTimeout time.Duration
+
+	// Ordering, set to OrderPerKey, keeps the records of every partition
+	// key in the order Put accepted them, as a KCL consumer sees them: each
+	// shard has one Kinesis record unresolved at a time, a retry goes
+	// before anything newer of its shard, and after a split or a merge
+	// nothing goes to a child before the parent's last record is resolved.
+	// Records that wait meanwhile join their shard's aggregate, which grows
+	// up to MaxRecordSize. It needs GetShards: without a shard map Start
+	// fails with ErrOrderingNeedsShardMap. The README's "Strict per-key
+	// order" says what it costs and what consumers must do. Default
+	// OrderNone: as fast as possible, with no order promised.
+	Ordering Ordering
 }
 
 // engineConfig returns the engine's Config for c (nil for a nil c): the
@@ -261,6 +273,20 @@ const (
 	RateProbe = engine.RateProbe
 )
 
+// Ordering says whether the producer keeps each partition key's records in
+// order (see Config.Ordering).
+type Ordering = engine.Ordering
+
+// The orderings.
+const (
+	// OrderNone promises no order: a retry may go after newer records of
+	// its key. The default.
+	OrderNone = engine.OrderNone
+	// OrderPerKey keeps every partition key's records in the order Put
+	// accepted them.
+	OrderPerKey = engine.OrderPerKey
+)
+
 // UserRecord is a record a caller hands to PutUserRecord. The producer keeps
 // the caller's value and gives the very same value back in a FailureRecord.
 // The producer calls PartitionKey, ExplicitHashKey and Data once, inside
@@ -335,6 +361,10 @@ var (
 	ErrNilUserRecord = engine.ErrNilUserRecord
 	// ErrInvalidConfig is wrapped by every Config validation error.
 	ErrInvalidConfig = engine.ErrInvalidConfig
+	// ErrOrderingNeedsShardMap is wrapped (with ErrInvalidConfig) by the
+	// error Start returns when Ordering is OrderPerKey and GetShards is
+	// nil.
+	ErrOrderingNeedsShardMap = engine.ErrOrderingNeedsShardMap
 	// ErrShardListing is wrapped by the error Start returns when the first
 	// shard listing fails.
 	ErrShardListing = engine.ErrShardListing

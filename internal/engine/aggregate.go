@@ -58,6 +58,7 @@ type aggregate struct {
 	throttles int       // consecutive throttled answers
 	lastErr   error     // the cause of the last failed attempt
 	notBefore time.Time // a retry waits until then
+	lane      *lane     // with OrderPerKey, while sent and not resolved: the lane it holds
 
 	// Written by the sender during a call, read by the retrier after it.
 	data    []byte  // encoded Kinesis record data
@@ -284,6 +285,14 @@ func aloneSize(r *record) int {
 		n += bytesFieldLen(r.ehkDigits())
 	}
 	return aggOverhead + n + bytesFieldLen(recordLen(0, hashIdx, len(r.data)))
+}
+
+// resolve lets go of the lane a holds, if any: a is acknowledged, failed or
+// queued again ahead of its shard's newer records.
+func (a *aggregate) resolve() {
+	l := a.lane
+	a.lane = nil
+	l.release()
 }
 
 // plain reports whether the aggregate goes out as a plain Kinesis record:

@@ -16,6 +16,8 @@ type caller interface {
 // when they hold a record older than half RecordMaxBufferedTime. A record
 // is ready when it is due (retries wait for their backoff) and its shard's
 // rate limit lets it through; one past its time-to-live fails here, unsent.
+// With OrderPerKey a batch takes at most one record of each shard, and only
+// from a shard whose lane is free; it goes as soon as a slot is.
 // The drain goroutine owns it.
 type collector struct {
 	cfg    *Config
@@ -49,6 +51,9 @@ func (c *collector) idle() bool { return len(c.batch) == 0 && c.calls == 0 }
 // release gives up the batch, unsent, for re-homing after a map change.
 func (c *collector) release() []*aggregate {
 	b := c.batch
+	for _, a := range b {
+		a.resolve() // queued again ahead of the rest of its shard
+	}
 	c.batch, c.batchBytes, c.urgent = nil, 0, false
 	return b
 }
@@ -56,6 +61,7 @@ func (c *collector) release() []*aggregate {
 // abort fails the batch: Shutdown's deadline passed.
 func (c *collector) abort(cause error) {
 	for _, a := range c.batch {
+		a.resolve()
 		c.report.failAborted(a, cause)
 	}
 	clear(c.batch)
@@ -137,6 +143,14 @@ func (c *collector) fill(now time.Time) (full bool) {
 			// A retry, or a record a flush asked for, does not wait for
 			// the batch to fill.
 			c.urgent = c.urgent || a.sends > 0 || a.epoch.sealed()
+			if st.lane != nil {
+				// One record a shard until it is resolved; it goes at once,
+				// as its shard sends nothing else meanwhile.
+				a.lane = st.lane
+				st.lane.hold()
+				c.urgent = true
+				break
+			}
 		}
 	}
 	c.set.prune()

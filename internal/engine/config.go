@@ -87,7 +87,28 @@ type Config struct {
 	FailIfThrottled       bool
 	Metrics               Metrics
 	RequestTimeout        time.Duration
+	Ordering              Ordering
 }
+
+// Ordering says whether the producer keeps the records of each partition
+// key in the order Put accepted them (see OrderPerKey).
+type Ordering uint8
+
+const (
+	// OrderNone sends records as fast as it can and may reorder the records
+	// of one key: a retry goes after newer records, several calls carry the
+	// same shard at once. The zero value.
+	OrderNone Ordering = iota
+	// OrderPerKey keeps, for every partition key, the order Put accepted
+	// its records in: each shard has at most one Kinesis record unresolved
+	// at a time, retries and re-homed records go before anything newer of
+	// their shard, and a shard's children wait for its last record. It
+	// needs a shard map (ListShards).
+	OrderPerKey
+)
+
+// ordered reports whether the strict per-key order is kept.
+func (c *Config) ordered() bool { return c.Ordering == OrderPerKey }
 
 // ConfigFrom returns a Config with the fields of door, a front door's
 // Config (a pointer to a struct), that have the name and type of a field of
@@ -221,6 +242,12 @@ func (c *Config) validate() error {
 		return fmt.Errorf("RequestTimeout %v must be positive", c.RequestTimeout)
 	case c.ListShardsTimeout < 0:
 		return fmt.Errorf("ListShardsTimeout %v must be positive", c.ListShardsTimeout)
+	case c.Ordering > OrderPerKey:
+		return fmt.Errorf("Ordering %d is not OrderNone or OrderPerKey", c.Ordering)
+	case c.ordered() && c.ListShards == nil:
+		// Without a map an aggregate's shard is unknown, and so is the
+		// unit of order.
+		return fmt.Errorf("%w: Ordering is OrderPerKey but there is no shard map", ErrOrderingNeedsShardMap)
 	}
 	return nil
 }

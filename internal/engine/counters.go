@@ -16,5 +16,6 @@ type counters struct {
 	rateLimited       atomic.Int64 // Kinesis records held back by a shard's rate limit
 	throttled         atomic.Int64 // Kinesis records Kinesis throttled
 	resent            atomic.Int64 // user records sent again because KCL would drop their aggregate
+	unknownFate       atomic.Int64 // user records sent again after a call with no answer
 	received          atomic.Int64 // user records the drain goroutine took from the backlog
 }

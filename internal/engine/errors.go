@@ -26,6 +26,11 @@ var (
 	ErrNilData = errors.New("kinesis producer: nil data")
 	// ErrNilUserRecord is returned by PutUserRecord for a nil UserRecord.
 	ErrNilUserRecord = errors.New("kinesis producer: nil user record")
+	// ErrOrderingNeedsShardMap is wrapped by the error of a Config that
+	// asks for OrderPerKey without a shard map (GetShards): the strict
+	// per-key order is kept per shard, so the producer must know the
+	// shards.
+	ErrOrderingNeedsShardMap = errors.New("kinesis producer: per-key ordering needs a shard map (set GetShards)")
 	// ErrInvalidConfig is wrapped by every Config validation error.
 	ErrInvalidConfig = errors.New("kinesis producer: invalid config")
 	// ErrShardListing is wrapped by the error Start returns when the first

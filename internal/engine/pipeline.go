@@ -124,6 +124,7 @@ func (p *pipeline) run(updates <-chan *shardMap) {
 		if p.draining {
 			p.flush() // records sent again while stopping need no waiting
 		}
+		p.route.closeReady(now)
 		p.collect.pump(now, ticked, p.draining)
 	}
 }

@@ -40,17 +40,28 @@ func newRetrier(cfg *Config, set *shardSet, route *router, report *reporter, ref
 // settle handles the records of a finished call that the sender left: it
 // tells the limiters how Kinesis answered, then acknowledges, fails or
 // queues again each record.
+//
+// With OrderPerKey each record's lane is let go once the record is
+// resolved: at once for most, after the listing for one stored on an
+// unexpected shard.
 func (r *retrier) settle(c *call, now time.Time) {
 	r.set.adapt(c, now)
+	for _, l := range c.lanes {
+		l.release() // the sender acknowledged their records
+	}
 	cause := aborted(r.abort)
 	for _, a := range c.batch {
 		switch {
 		case a.result.err == nil:
 			r.delivered(a, now)
 		case cause != nil:
+			a.resolve()
 			r.report.failAborted(a, cause)
 		default:
+			l := a.lane
+			a.lane = nil
 			r.failed(a, now)
+			l.release()
 		}
 	}
 }
@@ -59,8 +70,14 @@ func (r *retrier) settle(c *call, now time.Time) {
 // predicted (the map is stale) and that shard's range does not hold every
 // one of its user records: a KCL 2.x consumer drops such an aggregate whole,
 // so all of its user records are sent again.
+//
+// With OrderPerKey every record stored on another shard than predicted
+// waits for the listing asked for, holding its shard's lane: the map is
+// stale, and what is newer of its keys must go under the new one, after
+// its records if they are sent again.
 func (r *retrier) delivered(a *aggregate, now time.Time) {
 	if a.landedAsPredicted() {
+		a.resolve()
 		r.report.acknowledge(a)
 		return
 	}
@@ -70,11 +87,11 @@ func (r *retrier) delivered(a *aggregate, now time.Time) {
 			logValue("predicted", a.predictedShard()), logValue("actual", a.result.shardID))
 	}
 	r.refresh()
-	if a.plain() {
+	if a.plain() && !r.cfg.ordered() {
 		r.report.acknowledge(a)
 		return
 	}
-	if _, known := r.set.m.index[a.result.shardID]; !known {
+	if _, known := r.set.m.index[a.result.shardID]; !known || r.cfg.ordered() {
 		// Whether a KCL consumer keeps it depends on the range of a shard
 		// the map does not know yet: wait for the listing asked for.
 		if len(r.unsure) == 0 {
@@ -90,7 +107,11 @@ func (r *retrier) delivered(a *aggregate, now time.Time) {
 // holds all of its user records, and sends the records of any other again:
 // in new aggregates, or plain when the map may still be stale.
 func (r *retrier) judge(a *aggregate, plain bool) {
-	if r.set.m.holds(a.result.shardID, a) {
+	l := a.lane
+	a.lane = nil
+	defer l.release()
+	if a.plain() || r.set.m.holds(a.result.shardID, a) {
+		// A plain record is where its own key says: a consumer keeps it.
 		r.report.acknowledge(a)
 		return
 	}
@@ -105,7 +126,8 @@ const unsureWait = 3 * minRefreshGap
 
 // settleUnsure decides on the misplaced aggregates waiting for a listing:
 // those whose shard the map now knows, and all of them once they waited
-// unsureWait (or when force is set: a listing found no new shard).
+// unsureWait (or when force is set: a listing found no new shard). With
+// OrderPerKey one waits until a map newer than its prediction is in place.
 func (r *retrier) settleUnsure(now time.Time, force bool) {
 	if len(r.unsure) == 0 {
 		return
@@ -113,7 +135,11 @@ func (r *retrier) settleUnsure(now time.Time, force bool) {
 	late := force || now.Sub(r.unsureSince) >= unsureWait
 	kept := r.unsure[:0]
 	for _, a := range r.unsure {
-		if _, known := r.set.m.index[a.result.shardID]; known || late {
+		_, known := r.set.m.index[a.result.shardID]
+		if r.cfg.ordered() {
+			known = known && a.smap != r.set.m
+		}
+		if known || late {
 			r.judge(a, !known)
 			continue
 		}
@@ -131,6 +157,7 @@ func (r *retrier) waiting() bool { return len(r.unsure) > 0 }
 // find out or to send them again.
 func (r *retrier) abortAll(cause error) {
 	for _, a := range r.unsure {
+		a.resolve()
 		r.report.failAborted(a, cause)
 	}
 	r.unsure = nil
@@ -163,6 +190,9 @@ func (r *retrier) failed(a *aggregate, now time.Time) {
 	case a.expired(r.cfg.RecordTTL, now):
 		r.report.failExpired(a)
 	default:
+		if a.result.unknown {
+			r.report.stats.unknownFate.Add(int64(len(a.recs)))
+		}
 		a.notBefore = now.Add(r.backoff.ForAttempt(float64(n - 1)))
 		if r.cfg.RecordTTL > 0 {
 			// Fail it when its time is up rather than after the backoff.

@@ -15,14 +15,23 @@ type router struct {
 	set    *shardSet
 	report *reporter
 	abort  context.Context // once it ends, what would be queued fails instead
-	lim    limits
-	open   []*aggregate // per stage of set: the aggregate being filled, or nil
-	tables []keyTables  // per stage: lent to its open aggregate (see useTables)
-	epoch  *epoch       // the flush epoch new aggregates count toward
+	lim    limits          // what an aggregate holds before it closes
+	grow   limits          // what an open aggregate may hold: lim, or with OrderPerKey up to MaxRecordSize
+	order  bool            // OrderPerKey: nothing newer of a shard overtakes what is older
+	open   []*aggregate    // per stage of set: the aggregate being filled, or nil
+	tables []keyTables     // per stage: lent to its open aggregate (see useTables)
+	epoch  *epoch          // the flush epoch new aggregates count toward
 }
 
 func newRouter(set *shardSet, report *reporter, lim limits, abort context.Context) *router {
-	return &router{set: set, report: report, lim: lim, abort: abort, epoch: newEpoch()}
+	rt := &router{set: set, report: report, lim: lim, grow: lim, abort: abort, epoch: newEpoch()}
+	if set.cfg.ordered() {
+		// A shard sends one Kinesis record a round trip: what arrives
+		// meanwhile joins the open aggregate, up to a whole record.
+		rt.order = true
+		rt.grow.size = lim.recordMax
+	}
+	return rt
 }
 
 // install makes m the shard set's map and re-homes every record not yet
@@ -57,7 +66,11 @@ func (rt *router) install(m *shardMap, batch []*aggregate) (moved int) {
 			continue
 		}
 		moved += len(a.recs)
-		rt.readd(a)
+		if rt.order {
+			rt.divide(a, false) // behind the shard's queued records, in order
+		} else {
+			rt.readd(a)
+		}
 	}
 	return moved
 }
@@ -78,7 +91,11 @@ func (rt *router) add(r *record, created time.Time) {
 	// aloneSize is below data plus key plus 100 bytes of framing.
 	if shard < 0 || (len(r.data)+len(r.key)+100 > rt.lim.size && aloneSize(r) > rt.lim.size) {
 		// Outside every known shard, or too big to share an aggregate:
-		// the record goes out alone with its own key.
+		// the record goes out alone with its own key, after what its
+		// shard holds open when order is kept.
+		if rt.order && shard >= 0 && rt.open[shard] != nil {
+			rt.emit(rt.open[shard], shard)
+		}
 		a := newAggregate()
 		a.add(r, &rt.lim)
 		a.created = stamp(created)
@@ -86,7 +103,7 @@ func (rt *router) add(r *record, created time.Time) {
 		return
 	}
 	a := rt.open[shard]
-	if a != nil && a.add(r, &rt.lim) {
+	if a != nil && a.add(r, &rt.grow) {
 		if !created.IsZero() && created.Before(a.created) {
 			a.created = created
 		}
@@ -97,7 +114,7 @@ func (rt *router) add(r *record, created time.Time) {
 		a = newAggregate()
 		a.useTables(&rt.tables[shard])
 		a.created = stamp(created)
-		a.add(r, &rt.lim)
+		a.add(r, &rt.grow)
 		rt.open[shard] = a
 	}
 	if len(a.recs) >= rt.lim.count {
@@ -182,7 +199,19 @@ func (rt *router) home(a *aggregate, retry bool) (moved int) {
 // aggregates of their shards when a belongs to the current flush epoch and
 // plain is not set, else as plain records (a FlushSync waiting for an
 // earlier epoch must keep counting them).
+//
+// With OrderPerKey the records go ahead of what is newer in their shards:
+// divided among their shards' queues when the map changed since a was
+// predicted, else (the map is stale) plain.
 func (rt *router) reroute(a *aggregate, plain, retry bool) {
+	if rt.order {
+		if a.plain() || a.smap == rt.set.m {
+			rt.split(a, retry)
+		} else {
+			rt.divide(a, retry)
+		}
+		return
+	}
 	if plain || a.epoch.sealed() || a.plain() {
 		rt.split(a, retry)
 		return
@@ -208,6 +237,49 @@ func (rt *router) split(a *aggregate, retry bool) {
 	a.release()
 }
 
+// divide queues the user records of a, in order, in new aggregates for
+// their shards in the current map, one or more a shard, each keeping a's
+// age, attempts and flush epoch: at the end of the shards' retries, or of
+// their fresh records.
+func (rt *router) divide(a *aggregate, retry bool) {
+	parts := make(map[int]*aggregate)
+	for i := range a.recs {
+		r := a.record(i)
+		shard := rt.shardOf(r.hash)
+		p := parts[shard]
+		if p != nil && p.add(&r, &rt.grow) {
+			continue
+		}
+		if p != nil {
+			rt.queuePart(p, a, shard, retry)
+		}
+		p = newAggregate()
+		p.add(&r, &rt.grow)
+		parts[shard] = p
+	}
+	for shard, p := range parts {
+		rt.queuePart(p, a, shard, retry)
+	}
+	a.release()
+}
+
+// queuePart closes p, a part of a for shard, with a's age, attempts and
+// flush epoch, and queues it.
+func (rt *router) queuePart(p, a *aggregate, shard int, retry bool) {
+	p.created, p.attempts, p.lastErr, p.epoch, p.notBefore = a.created, a.attempts, a.lastErr, a.epoch, a.notBefore
+	p.sends = a.sends
+	p.smap, p.shard = rt.set.m, shard
+	switch {
+	case p.plain():
+		p.outerHash = p.plainHashKey()
+	case shard >= 0:
+		p.outerHash = rt.set.m.startKeys[shard]
+	case p.hashIdx[0] != noIndex:
+		p.outerHash = p.hashes[p.hashIdx[0]].String()
+	}
+	rt.queue(p, retry)
+}
+
 // readd puts the user records of a into the open aggregates of their
 // shards, keeping their age, and frees a.
 func (rt *router) readd(a *aggregate) {
@@ -230,9 +302,29 @@ func (rt *router) closeAll() {
 // closeOlder closes the open aggregates created at or before cut. Called
 // every half RecordMaxBufferedTime, it keeps every record's wait under that
 // bound.
+//
+// With OrderPerKey it leaves the aggregates of shards that cannot send now:
+// they grow meanwhile, and closeReady closes them once the shard can.
 func (rt *router) closeOlder(cut time.Time) {
 	for i, a := range rt.open {
-		if a != nil && !a.created.After(cut) {
+		if a != nil && !a.created.After(cut) && (!rt.order || rt.set.stages[i].idle()) {
+			rt.emit(a, i)
+		}
+	}
+}
+
+// closeReady, with OrderPerKey, closes the open aggregate of every shard
+// that can send it now (its lane is free and nothing waits before it) once
+// it is as big as AggregateBatchSize or as old as half
+// RecordMaxBufferedTime: an aggregate waits for its shard's round trip
+// growing, and leaves as soon as the shard is free.
+func (rt *router) closeReady(now time.Time) {
+	if !rt.order {
+		return
+	}
+	cut := now.Add(-rt.set.cfg.RecordMaxBufferedTime / 2)
+	for i, a := range rt.open {
+		if a != nil && rt.set.stages[i].idle() && (a.size() >= rt.lim.size || !a.created.After(cut)) {
 			rt.emit(a, i)
 		}
 	}

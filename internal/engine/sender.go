@@ -13,6 +13,7 @@ import (
 type call struct {
 	batch []*aggregate
 	acked []shardRef // shards of the records acknowledged by the sender
+	lanes []*lane    // with OrderPerKey: the lanes those records held
 	sent  time.Time  // when the call was made
 }
 
@@ -104,6 +105,10 @@ func (s *sender) run(c *call) {
 			}
 			c.acked = append(c.acked, shardRef{a.smap, a.shard})
 		}
+		if a.lane != nil {
+			c.lanes = append(c.lanes, a.lane) // released on the drain goroutine
+			a.lane = nil
+		}
 		s.report.acknowledge(a)
 	}
 	clear(c.batch[len(kept):])
@@ -153,7 +158,8 @@ func (s *sender) attempt(batch []*aggregate) {
 		if s.verbose {
 			s.logger.Error("PutRecords failed", err, logValue("stream", s.stream), logValue("records", len(entries)))
 		}
-		setOutcome(batch, outcome{err: err, code: code, final: !failure.Retryable()})
+		setOutcome(batch, outcome{err: err, code: code, final: !failure.Retryable(),
+			unknown: failure.Transport || failure.Status >= 500})
 		return
 	}
 	for i, a := range batch {

@@ -45,7 +45,7 @@ func (s *shardSet) install(m *shardMap) []stage {
 	if m != nil {
 		n = len(m.ids)
 	}
-	old := s.stages
+	old, oldMap := s.stages, s.m
 	s.m = m
 	s.stages = make([]stage, n+1)
 	s.active = s.active[:0]
@@ -73,6 +73,9 @@ func (s *shardSet) install(m *shardMap) []stage {
 			st.publishRate()
 		}
 	}
+	if s.cfg.ordered() {
+		s.chainLanes(old, oldMap, m)
+	}
 	s.setBounds(n)
 	if prev := s.routes.Swap(rt); prev != nil {
 		for _, g := range prev.gates {
@@ -80,6 +83,33 @@ func (s *shardSet) install(m *shardMap) []stage {
 		}
 	}
 	return old
+}
+
+// chainLanes gives every new stage a lane, which waits for each busy lane
+// of old (the stages of the map before m) whose shard's range overlaps its
+// own: the same shard before a refresh, a parent after a split or a merge.
+// The stage of records outside every shard, and every stage of a set
+// without a map, is taken to overlap them all.
+func (s *shardSet) chainLanes(old []stage, prev, m *shardMap) {
+	for j := range s.stages {
+		heir := &lane{}
+		s.stages[j].lane = heir
+		for i := range old {
+			if overlaps(prev, i, m, j) {
+				old[i].lane.inherit(heir)
+			}
+		}
+	}
+}
+
+// overlaps reports whether shard i of a and shard j of b share hashes. An
+// index past a map's shards (the stage of records outside them) or a nil
+// map overlaps everything.
+func overlaps(a *shardMap, i int, b *shardMap, j int) bool {
+	if a == nil || b == nil || i >= len(a.ids) || j >= len(b.ids) {
+		return true
+	}
+	return !a.ends[i].less(b.starts[j]) && !b.ends[j].less(a.starts[i])
 }
 
 // setBounds sets how much all stages may queue before the pipeline takes no

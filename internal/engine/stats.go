@@ -44,6 +44,11 @@ type Stats struct {
 	// stored their aggregate on a shard that does not hold all of them,
 	// where a KCL consumer would drop it.
 	Resent int64
+	// UnknownFate is the number of user records sent again after a call
+	// whose fate was unknown: no answer came (a dropped connection, a lost
+	// answer, a timeout) or a 5xx one. Kinesis may have stored them, so
+	// they may be stored twice; they are the only records that are.
+	UnknownFate int64
 
 	// The gauges below say what waits now.
 
@@ -101,6 +106,7 @@ func (p *Producer) Stats() Stats {
 		RateLimited:       s.rateLimited.Load(),
 		Throttled:         s.throttled.Load(),
 		Resent:            s.resent.Load(),
+		UnknownFate:       s.unknownFate.Load(),
 	}
 	st.Outstanding = max(0, int64(p.backlog.len())+s.received.Load()-st.UserRecordsPut-st.UserRecordsFailed)
 	if rt := p.routes.Load(); rt != nil {
