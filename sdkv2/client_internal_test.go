@@ -273,6 +273,8 @@ func TestEngineConfigCopiesEveryField(t *testing.T) {
 			fv.SetInt(int64(1000 + i))
 		case reflect.Bool:
 			fv.SetBool(true)
+		case reflect.Uint8: // Ordering
+			fv.SetUint(1)
 		default:
 			x, ok := values[f.Type]
 			if !ok {
