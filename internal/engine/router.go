@@ -67,7 +67,11 @@ func (rt *router) install(m *shardMap, batch []*aggregate) (moved int) {
 		}
 		moved += len(a.recs)
 		if rt.order {
-			rt.divide(a, false) // behind the shard's queued records, in order
+			// Closed as emit would, then divided behind the queued
+			// records of its keys' shards, in order.
+			a.pos, a.epoch = nil, rt.epoch
+			rt.epoch.add(len(a.recs))
+			rt.divide(a, false)
 		} else {
 			rt.readd(a)
 		}
