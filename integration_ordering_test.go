@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
+	"net/http"
 	"sort"
 	"strings"
 	"sync"
@@ -481,16 +482,36 @@ func testOrderingNeedsShardMap(t *testing.T, d door) {
 // the throttled share. It holds the machine alone, as the other load tests
 // at the limits do (see exclusive).
 func TestIntegrationOrderingShardLimits(t *testing.T) {
+	orderShardLimits(t, 0, orderRecords, "ordered at the shard limits")
+}
+
+// TestIntegrationOrderingShardLimitsRTT is TestIntegrationOrderingShardLimits
+// with every HTTP round trip to the server 50ms longer (rttTransport, in
+// front of the shard limits), as from a client far from the region, and
+// half the records to keep the run short. The same checks hold; the
+// throughput and throttled share are logged, not asserted.
+func TestIntegrationOrderingShardLimitsRTT(t *testing.T) {
+	orderShardLimits(t, 50*time.Millisecond, orderRecords/2, "ordered at the shard limits, RTT +50ms")
+}
+
+// orderShardLimits is the body of the shard-limits tests: records records
+// offered at twice the capacity of an orderShards-shard stream through
+// faultinject.ShardLimits, every round trip rtt longer (none if 0).
+func orderShardLimits(t *testing.T, rtt time.Duration, records int, what string) {
 	t.Parallel()
 	runExclusively(t)
 	srv, tr, stream := limStream(t, orderShards)
-	client := srv.Client(t, tr)
+	var rt http.RoundTripper = tr
+	if rtt > 0 {
+		rt = &rttTransport{next: tr, delay: rtt}
+	}
+	client := srv.Client(t, rt)
 	h := startProducer(t, doors[0], orderConfig(t, client, stream, producer.OrderPerKey), client)
 
 	// A record counts its data (200 bytes on average) and its key against
 	// the shard's byte limit, the binding one with aggregation.
 	capacity := float64(orderShards*shardCapacity) / float64(200+len(orderKey(0)))
-	l := &orderLoad{h: h, rate: 2 * capacity, min: orderRecords}
+	l := &orderLoad{h: h, rate: 2 * capacity, min: records}
 	l.run(t, 7100)
 	st, stopTook := orderFinish(t, h, l)
 
@@ -498,15 +519,36 @@ func TestIntegrationOrderingShardLimits(t *testing.T) {
 	shards := kinesistest.Shards(t, srv.Client(t, nil), stream)
 	o := checkOrder(t, view, shards, l)
 	ls := tr.Stats()
-	orderFigures(t, "ordered at the shard limits", o, st, view, l, stopTook)
+	orderFigures(t, what, o, st, view, l, stopTook)
 	total := l.took + stopTook
-	t.Logf("FIGURES ordered at the shard limits: offered %.0f records/s (2x the capacity of %.0f); delivered %.2f MiB in %v "+
+	t.Logf("FIGURES %s: offered %.0f records/s (2x the capacity of %.0f); delivered %.2f MiB in %v "+
 		"(%.0f%% of the stream's %d MiB/s); throttled %d of %d entries (%.1f%%)",
-		l.rate, capacity, float64(st.BytesPut)/(1<<20), total.Round(time.Millisecond),
+		what, l.rate, capacity, float64(st.BytesPut)/(1<<20), total.Round(time.Millisecond),
 		100*float64(st.BytesPut)/(float64(orderShards*shardCapacity)*total.Seconds()), orderShards,
 		ls.Throttled, ls.Entries, 100*ls.ThrottledShare())
 	t.Logf("%v", tr)
 	o.judge(t, st, h, view, true)
+}
+
+// rttTransport makes every round trip delay longer: it waits delay, or
+// until the request's context is done, before handing the request to next.
+type rttTransport struct {
+	next  http.RoundTripper
+	delay time.Duration
+}
+
+func (r *rttTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	timer := time.NewTimer(r.delay)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+	case <-req.Context().Done():
+		if req.Body != nil {
+			req.Body.Close() // a RoundTripper must close the body, even on error
+		}
+		return nil, req.Context().Err()
+	}
+	return r.next.RoundTrip(req)
 }
 
 // orderFaults is the fault mix of the fault scenarios: about one
