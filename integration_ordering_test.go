@@ -129,6 +129,62 @@ func (l *orderLoad) at(n int) <-chan struct{} {
 	return m.ch
 }
 
+// startReshardLoad creates an orderShards stream on srv and starts a
+// producer with OrderPerKey that lists the shards every 200ms, and a load of
+// at least records at rate, which runs until finishReshardLoad closes
+// resharded. The load passes atFifth and atHalf at a fifth and at half of
+// records.
+func startReshardLoad(t *testing.T, srv *kinesistest.Server, rate float64, records int, seed int64) (
+	client *kinesis.Kinesis, stream string, l *orderLoad, resharded chan struct{}, atFifth, atHalf <-chan struct{}) {
+	t.Helper()
+	client = srv.Client(t, nil)
+	stream = srv.CreateStream(t, orderShards)
+	cfg := orderConfig(t, client, stream, producer.OrderPerKey)
+	cfg.ShardRefreshInterval = 200 * time.Millisecond
+	h := startProducer(t, doors[0], cfg, client)
+	resharded = make(chan struct{})
+	l = &orderLoad{h: h, rate: rate, min: records, until: resharded}
+	atFifth, atHalf = l.at(records/5), l.at(records/2)
+	l.run(t, seed)
+	return client, stream, l, resharded, atFifth, atHalf
+}
+
+// finishReshardLoad ends the load of startReshardLoad, reads the stream
+// back and checks the order, failing the test too when no key was read from
+// more than one shard (the resharding did not happen under load).
+func finishReshardLoad(t *testing.T, srv *kinesistest.Server, client *kinesis.Kinesis, stream string, l *orderLoad,
+	resharded chan struct{}, what string) {
+	t.Helper()
+	close(resharded)
+	st, stopTook := orderFinish(t, l.h, l)
+	view := limRead(t, srv, stream)
+	shards := kinesistest.Shards(t, client, stream)
+	o := checkOrder(t, view, shards, l)
+	orderFigures(t, what, o, st, view, l, stopTook)
+	o.judge(t, st, l.h, view, true)
+	if o.KeysOnSeveral == 0 {
+		t.Errorf("no key was read from more than one shard: the resharding did not happen under load; shards:%s", describeShards(shards))
+	}
+}
+
+// reshardAt waits until the load reaches at, reshards the stream with do
+// (which returns the shards after it) and waits until the producer has the
+// new map.
+func (l *orderLoad) reshardAt(t *testing.T, what string, at <-chan struct{}, do func() []*kinesis.Shard) {
+	t.Helper()
+	select {
+	case <-at:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("%s: only %d records put after 30s", what, l.accepted.Load())
+	}
+	before := l.h.p.Stats().ShardMapUpdates
+	begin := time.Now()
+	shards := do()
+	waitMapUpdate(t, l.h.p, before, 10*time.Second)
+	t.Logf("%s after %d records, %v until the producer had the new map: open shards %v",
+		what, l.accepted.Load(), time.Since(begin).Round(time.Millisecond), openShardIDs(shards))
+}
+
 // run starts the goroutines. A cleanup stops them if the test ends first.
 func (l *orderLoad) run(t *testing.T, seed int64) {
 	t.Helper()
@@ -644,46 +700,16 @@ func TestIntegrationOrderingReshard(t *testing.T) {
 	t.Parallel()
 	runExclusively(t)
 	srv := kinesistest.Shared(t)
-	client := srv.Client(t, nil)
-	stream := srv.CreateStream(t, orderShards)
-	cfg := orderConfig(t, client, stream, producer.OrderPerKey)
-	cfg.ShardRefreshInterval = 200 * time.Millisecond
-	h := startProducer(t, doors[0], cfg, client)
+	client, stream, l, resharded, atSplit, atMerge := startReshardLoad(t, srv, 25_000, orderRecords, 7300)
 
-	resharded := make(chan struct{})
-	l := &orderLoad{h: h, rate: 25_000, min: orderRecords, until: resharded}
-	atSplit, atMerge := l.at(orderRecords/5), l.at(orderRecords/2)
-	l.run(t, 7300)
-
-	reshard := func(what string, at <-chan struct{}, do func() []*kinesis.Shard) {
-		select {
-		case <-at:
-		case <-time.After(30 * time.Second):
-			t.Fatalf("%s: only %d records put after 30s", what, l.accepted.Load())
-		}
-		before := h.p.Stats().ShardMapUpdates
-		shards := do()
-		waitMapUpdate(t, h.p, before, 5*time.Second)
-		t.Logf("%s after %d records: open shards %v", what, l.accepted.Load(), openShardIDs(shards))
-	}
-	reshard("split shard 0", atSplit, func() []*kinesis.Shard {
+	l.reshardAt(t, "split shard 0", atSplit, func() []*kinesis.Shard {
 		return kinesistest.SplitShard(t, client, stream, "shardId-000000000000")
 	})
-	reshard("merge its children", atMerge, func() []*kinesis.Shard {
+	l.reshardAt(t, "merge its children", atMerge, func() []*kinesis.Shard {
 		open := openShardIDs(kinesistest.Shards(t, client, stream))
 		return kinesistest.MergeShards(t, client, stream, open[0], open[1])
 	})
-	close(resharded)
-	st, stopTook := orderFinish(t, h, l)
-
-	view := limRead(t, srv, stream)
-	shards := kinesistest.Shards(t, client, stream)
-	o := checkOrder(t, view, shards, l)
-	orderFigures(t, "ordered while resharding", o, st, view, l, stopTook)
-	o.judge(t, st, h, view, true)
-	if o.KeysOnSeveral == 0 {
-		t.Errorf("no key was read from more than one shard: the resharding did not happen under load; shards:%s", describeShards(shards))
-	}
+	finishReshardLoad(t, srv, client, stream, l, resharded, "ordered while resharding")
 }
 
 // TestIntegrationOrderingUpdateShardCount puts orderLocalRecords records in
@@ -693,41 +719,15 @@ func TestIntegrationOrderingReshard(t *testing.T) {
 func TestIntegrationOrderingUpdateShardCount(t *testing.T) {
 	t.Parallel()
 	srv := kinesistest.SharedKinesisLocal(t)
-	client := srv.Client(t, nil)
-	stream := srv.CreateStream(t, orderShards)
-	cfg := orderConfig(t, client, stream, producer.OrderPerKey)
-	cfg.ShardRefreshInterval = 200 * time.Millisecond
-	h := startProducer(t, doors[0], cfg, client)
+	client, stream, l, resharded, at6, at3 := startReshardLoad(t, srv, 2_500, orderLocalRecords, 7400)
 
-	resharded := make(chan struct{})
-	l := &orderLoad{h: h, rate: 2_500, min: orderLocalRecords, until: resharded}
-	at6, at3 := l.at(orderLocalRecords/5), l.at(orderLocalRecords/2)
-	l.run(t, 7400)
-
-	reshard := func(target int, at <-chan struct{}) {
-		select {
-		case <-at:
-		case <-time.After(30 * time.Second):
-			t.Fatalf("UpdateShardCount -> %d: only %d records put after 30s", target, l.accepted.Load())
-		}
-		before := h.p.Stats().ShardMapUpdates
-		begin := time.Now()
-		shards := kinesistest.UpdateShardCount(t, client, stream, target)
-		waitMapUpdate(t, h.p, before, 10*time.Second)
-		t.Logf("UpdateShardCount -> %d after %d records, %v until the producer had the new map: open shards %v",
-			target, l.accepted.Load(), time.Since(begin).Round(time.Millisecond), openShardIDs(shards))
+	for _, step := range []struct {
+		target int
+		at     <-chan struct{}
+	}{{6, at6}, {3, at3}} {
+		l.reshardAt(t, fmt.Sprintf("UpdateShardCount -> %d", step.target), step.at, func() []*kinesis.Shard {
+			return kinesistest.UpdateShardCount(t, client, stream, step.target)
+		})
 	}
-	reshard(6, at6)
-	reshard(3, at3)
-	close(resharded)
-	st, stopTook := orderFinish(t, h, l)
-
-	view := limRead(t, srv, stream)
-	shards := kinesistest.Shards(t, client, stream)
-	o := checkOrder(t, view, shards, l)
-	orderFigures(t, "ordered through UpdateShardCount 4 -> 6 -> 3", o, st, view, l, stopTook)
-	o.judge(t, st, h, view, true)
-	if o.KeysOnSeveral == 0 {
-		t.Errorf("no key was read from more than one shard: the resharding did not happen under load; shards:%s", describeShards(shards))
-	}
+	finishReshardLoad(t, srv, client, stream, l, resharded, "ordered through UpdateShardCount 4 -> 6 -> 3")
 }

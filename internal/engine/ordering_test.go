@@ -102,43 +102,60 @@ func TestOrderingRetryGoesFirst(t *testing.T) {
 	p.noFailure()
 }
 
+// splitParts returns parts over one shard, the map of its two halves, and
+// two keys of each half, with one record of a key of each half sent and one
+// more of each left open.
+func splitParts(t *testing.T) (p *testParts, kids *shardMap, low, high []string, first []*aggregate) {
+	whole := []Shard{{ID: "parent", StartingHashKey: "0", EndingHashKey: halves()[1].EndingHashKey}}
+	p = orderedParts(t, whole)
+	kids = mapOf(t, halves())
+	low, high = keysIn(t, kids, 0, 2), keysIn(t, kids, 1, 2)
+	p.put(low[0], high[0])
+	first = p.sendAll(time.Now())[0]
+	p.put(low[1], high[1])
+	return p, kids, low, high, first
+}
+
+// sendRounds sends and answers as stored what the parts let go, three
+// times, and checks that each key's first record came before its second.
+func sendRounds(t *testing.T, p *testParts, now time.Time, kids *shardMap, low, high []string) {
+	t.Helper()
+	var got []string
+	pos := map[string]int{}
+	for round := 0; round < 3; round++ {
+		for _, b := range p.sendAll(now) {
+			for _, a := range b {
+				if a.smap != kids || a.shard < 0 {
+					t.Fatalf("record predicted for %d of another map", a.shard)
+				}
+				for _, d := range dataOf([]*aggregate{a}) {
+					if _, seen := pos[d]; !seen {
+						pos[d] = len(got)
+					}
+					got = append(got, d)
+				}
+			}
+			p.answer(b, now, stored)
+		}
+	}
+	if len(pos) != 4 || pos[low[0]] > pos[low[1]] || pos[high[0]] > pos[high[1]] {
+		t.Fatalf("sent %v, want each key's first record before its second", got)
+	}
+}
+
 // After a split, the children send nothing until the parent's last record
 // is resolved; when it fails, its records go first, divided between the
 // children, ahead of what was re-homed to them.
 func TestOrderingChildrenWaitForParent(t *testing.T) {
-	whole := []Shard{{ID: "parent", StartingHashKey: "0", EndingHashKey: halves()[1].EndingHashKey}}
-	p := orderedParts(t, whole)
+	p, kids, low, high, first := splitParts(t) // the open records: install divides them
 	now := time.Now()
-	kids := mapOf(t, halves())
-	low, high := keysIn(t, kids, 0, 2), keysIn(t, kids, 1, 2)
-	p.put(low[0], high[0])
-	first := p.sendAll(now)
-	p.put(low[1], high[1]) // left open: install divides it
 	p.route.install(kids, p.collect.release())
 	if b := p.sendAll(now); len(b) != 0 {
 		t.Fatalf("a child sent %v before the parent's record was resolved", dataOf(b...))
 	}
-	p.answer(first[0], now, internalFailure)
+	p.answer(first, now, internalFailure)
 	later := now.Add(DefaultRetryBackoffMax + time.Second) // past the backoff, within the TTL
-	var got []string
-	for round := 0; round < 3; round++ {
-		for _, b := range p.sendAll(later) {
-			for _, a := range b {
-				got = append(got, dataOf([]*aggregate{a})...)
-				if a.shard < 0 || a.smap != kids {
-					t.Fatalf("record predicted for %d of another map", a.shard)
-				}
-			}
-			p.answer(b, later, stored)
-		}
-	}
-	pos := map[string]int{}
-	for i, d := range got {
-		pos[d] = i
-	}
-	if len(got) != 4 || pos[low[0]] > pos[low[1]] || pos[high[0]] > pos[high[1]] {
-		t.Fatalf("children sent %v, want each key's first record before its second", got)
-	}
+	sendRounds(t, p, later, kids, low, high)
 	p.noFailure()
 }
 
@@ -146,15 +163,9 @@ func TestOrderingChildrenWaitForParent(t *testing.T) {
 // newer map is in place; its records, if a consumer would drop them, go
 // again before anything newer.
 func TestOrderingWrongShardWaitsForMap(t *testing.T) {
-	whole := []Shard{{ID: "parent", StartingHashKey: "0", EndingHashKey: halves()[1].EndingHashKey}}
-	p := orderedParts(t, whole)
+	p, kids, low, high, first := splitParts(t)
 	now := time.Now()
-	kids := mapOf(t, halves())
-	low, high := keysIn(t, kids, 0, 2), keysIn(t, kids, 1, 2)
-	p.put(low[0], high[0])
-	first := p.sendAll(now)
-	p.put(low[1], high[1])
-	p.answer(first[0], now, storedOn("low")) // the parent was split: it landed on a child
+	p.answer(first, now, storedOn("low")) // the parent was split: it landed on a child
 	if p.refreshes == 0 {
 		t.Fatal("no early listing asked for")
 	}
@@ -164,24 +175,9 @@ func TestOrderingWrongShardWaitsForMap(t *testing.T) {
 	}
 	p.route.install(kids, p.collect.release())
 	p.retry.settleUnsure(now, false)
-	var got []string
-	for round := 0; round < 3; round++ {
-		for _, b := range p.sendAll(now) {
-			got = append(got, dataOf(b)...)
-			p.answer(b, now, stored)
-		}
-	}
-	// "low" does not hold high[0]: the aggregate is dropped by a consumer,
-	// so both of its records go again, before the newer ones.
-	pos := map[string]int{}
-	for i, d := range got {
-		if _, seen := pos[d]; !seen {
-			pos[d] = i
-		}
-	}
-	if len(pos) != 4 || pos[low[0]] > pos[low[1]] || pos[high[0]] > pos[high[1]] {
-		t.Fatalf("sent %v after the map, want each key's first record before its second", got)
-	}
+	// "low" does not hold high[0]: a consumer drops the aggregate, so both
+	// of its records go again, before the newer ones.
+	sendRounds(t, p, now, kids, low, high)
 	if r := p.report.stats.resent.Load(); r != 2 {
 		t.Fatalf("Resent %d, want 2", r)
 	}
