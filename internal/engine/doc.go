@@ -20,7 +20,9 @@
 //	                                            pushes into the backlog
 //	drain (one)          pipeline               the loop: backlog, results, maps, ticks
 //	                     shardSet               the current map, a stage per shard (queues,
-//	                                            limiter), the bounds, the published routes
+//	                                            limiter, lane), the bounds, the published routes
+//	                     lane (OrderPerKey)     whether a shard may send: its unresolved
+//	                                            record, the parents it waits for
 //	                     router                 which shard a record goes to, the open
 //	                                            aggregates, re-homing, the flush epoch
 //	                     collector              the batch being built, round-robin, limiter
