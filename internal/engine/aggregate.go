@@ -295,6 +295,12 @@ func (a *aggregate) resolve() {
 	l.release()
 }
 
+// keepFate gives p, a part of a sent again, a's age, sends, attempts, last
+// error, backoff and flush epoch.
+func (p *aggregate) keepFate(a *aggregate) {
+	p.created, p.sends, p.attempts, p.lastErr, p.notBefore, p.epoch = a.created, a.sends, a.attempts, a.lastErr, a.notBefore, a.epoch
+}
+
 // plain reports whether the aggregate goes out as a plain Kinesis record:
 // the one user record's own data, partition key and explicit hash key.
 func (a *aggregate) plain() bool { return len(a.recs) == 1 }

@@ -138,10 +138,20 @@ func (rt *router) emit(a *aggregate, shard int) {
 	if shard >= 0 && rt.open[shard] == a {
 		rt.open[shard] = nil
 	}
-	m := rt.set.m
 	a.pos = nil // the shard's tables go to its next aggregate
-	a.shard, a.smap, a.epoch = shard, m, rt.epoch
+	a.epoch = rt.epoch
 	rt.epoch.add(len(a.recs))
+	rt.predict(a, shard)
+	rt.queue(a, false)
+}
+
+// predict records that a, closed, goes to shard of the current map (-1 for
+// none) and gives it the explicit hash key that sends it there: its own
+// record's when plain, else the shard's starting key, else (without a
+// shard) its first record's explicit hash key, if any.
+func (rt *router) predict(a *aggregate, shard int) {
+	m := rt.set.m
+	a.smap, a.shard = m, shard
 	switch {
 	case a.plain():
 		a.outerHash = a.plainHashKey()
@@ -150,7 +160,6 @@ func (rt *router) emit(a *aggregate, shard int) {
 	case a.hashIdx[0] != noIndex:
 		a.outerHash = a.hashes[a.hashIdx[0]].String()
 	}
-	rt.queue(a, false)
 }
 
 // queue puts a, predicted with the current map, into its stage: at the end
@@ -232,10 +241,8 @@ func (rt *router) split(a *aggregate, retry bool) {
 		s := newAggregate()
 		r := a.record(i)
 		s.add(&r, &rt.lim)
-		s.created, s.attempts, s.lastErr, s.epoch, s.notBefore = a.created, a.attempts, a.lastErr, a.epoch, a.notBefore
-		s.sends = a.sends
-		s.outerHash = s.plainHashKey()
-		s.smap, s.shard = rt.set.m, rt.shardOf(s.routeHash(0))
+		s.keepFate(a)
+		rt.predict(s, rt.shardOf(s.routeHash(0)))
 		rt.queue(s, retry)
 	}
 	a.release()
@@ -270,17 +277,8 @@ func (rt *router) divide(a *aggregate, retry bool) {
 // queuePart closes p, a part of a for shard, with a's age, attempts and
 // flush epoch, and queues it.
 func (rt *router) queuePart(p, a *aggregate, shard int, retry bool) {
-	p.created, p.attempts, p.lastErr, p.epoch, p.notBefore = a.created, a.attempts, a.lastErr, a.epoch, a.notBefore
-	p.sends = a.sends
-	p.smap, p.shard = rt.set.m, shard
-	switch {
-	case p.plain():
-		p.outerHash = p.plainHashKey()
-	case shard >= 0:
-		p.outerHash = rt.set.m.startKeys[shard]
-	case p.hashIdx[0] != noIndex:
-		p.outerHash = p.hashes[p.hashIdx[0]].String()
-	}
+	p.keepFate(a)
+	rt.predict(p, shard)
 	rt.queue(p, retry)
 }
 
